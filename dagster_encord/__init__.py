@@ -1,0 +1,1 @@
+"""dagster-encord: register cloud-bucket data in Encord with Dagster."""

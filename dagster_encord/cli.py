@@ -1,0 +1,51 @@
+"""`dagster-encord` command line. Each subcommand lives in `dagster_encord.commands.<module>`.
+
+Command modules are imported only when their command runs, so `--help` stays fast and heavy SDKs
+load only where needed. Each module exposes `add_arguments(parser)` and `run(args) -> int`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from dagster_encord.errors import DagsterEncordError
+
+# name -> (module under dagster_encord.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {}
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """Only the command named in `argv` gets its full arguments (and its imports)."""
+    requested = next((arg for arg in argv if arg in COMMANDS), None)
+    parser = argparse.ArgumentParser(prog="dagster-encord", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        command_parser.set_defaults(_module=module_name)
+        if name == requested:
+            _load(module_name).add_arguments(command_parser)
+    return parser
+
+
+def _load(module_name: str) -> ModuleType:
+    return importlib.import_module(f"dagster_encord.commands.{module_name}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
+    try:
+        return int(_load(args._module).run(args) or 0)
+    except DagsterEncordError as error:
+        print(f"dagster-encord: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""encord_client."""

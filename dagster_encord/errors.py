@@ -1,0 +1,94 @@
+"""The package's exceptions. Each message names the thing at fault and what to do about it."""
+
+from __future__ import annotations
+
+
+class DagsterEncordError(Exception):
+    """Base class: every error the package raises on purpose derives from it."""
+
+
+# --- sources ---------------------------------------------------------------------------------
+
+
+class SourceError(DagsterEncordError):
+    """A bucket or folder could not be listed, read or written."""
+
+
+class UnknownSchemeError(SourceError):
+    """A source URL whose scheme has no provider."""
+
+
+class BucketNotFoundError(SourceError):
+    """The bucket, container or folder does not exist."""
+
+
+class AccessDeniedError(SourceError):
+    """The credentials are valid but lack a permission."""
+
+
+class BadCredentialsError(SourceError):
+    """The credentials were rejected or could not be found."""
+
+
+class EndpointUnreachableError(SourceError):
+    """The storage endpoint did not answer."""
+
+
+class ObjectNotFoundError(SourceError):
+    """A single object (a sidecar, a mapping file) does not exist."""
+
+
+# --- planner ---------------------------------------------------------------------------------
+
+
+class PlanningError(DagsterEncordError):
+    """A manifest could not be planned."""
+
+
+class ManifestLimitError(PlanningError):
+    """An entry or a manifest is over one of Encord's registration limits."""
+
+
+# --- metadata --------------------------------------------------------------------------------
+
+
+class MetadataError(DagsterEncordError):
+    """Custom metadata or a metadata schema is invalid."""
+
+
+class SchemaError(MetadataError):
+    """A declared metadata schema is invalid or cannot be applied safely."""
+
+
+class MetadataValidationError(MetadataError):
+    """A clientMetadata value does not conform to the schema."""
+
+
+# --- ledger ----------------------------------------------------------------------------------
+
+
+class LedgerError(DagsterEncordError):
+    """The ledger refused a transition or could not be reached."""
+
+
+# --- Encord ----------------------------------------------------------------------------------
+
+
+class EncordError(DagsterEncordError):
+    """Encord (or the emulator) refused or failed a request."""
+
+
+class EncordAuthError(EncordError):
+    """Encord rejected the key or token."""
+
+
+class EncordNotFoundError(EncordError):
+    """A folder, dataset, project or integration does not exist or is not visible."""
+
+
+class EncordRateLimitedError(EncordError):
+    """Encord answered 429; retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,0 +1,56 @@
+"""The neutral object record and the protocol every bucket provider implements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRecord:
+    """One object in a bucket, the same shape for every cloud.
+
+    `version` is the S3 ETag, the GCS generation, the Azure ETag, or a local mtime/size digest:
+    whatever changes when the object's content changes.
+    """
+
+    key: str
+    object_url: str
+    size: int
+    version: str | None
+    last_modified: datetime
+    content_type: str | None = None
+
+
+class Source(Protocol):
+    """A bucket (or folder) under a URL such as `s3://bucket/prefix`."""
+
+    url: str
+
+    def list_pages(
+        self,
+        prefix: str = "",
+        *,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        start_after: str | None = None,
+        modified_since: datetime | None = None,
+        fan_out: Sequence[str] | None = None,
+        page_size: int = 1000,
+    ) -> Iterator[list[ObjectRecord]]:
+        """Yield pages of records; the whole listing is never held in memory."""
+        ...
+
+    def object_url(self, key: str) -> str:
+        """The URL Encord should fetch this key from."""
+        ...
+
+    def read_bytes(self, key: str) -> bytes:
+        """Read one small object (a sidecar or mapping file)."""
+        ...
+
+    def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> str:
+        """Write one object (a manifest or an export) and return its URL."""
+        ...
