@@ -1,0 +1,87 @@
+"""Upload-job values and unit-error classification (plain data, no SDK and no Dagster).
+
+An upload job registers one manifest chunk. Polling it yields a `JobState`; every failed unit is a
+`UnitFailure` classified as transient (worth retrying) or permanent (quarantine, do not retry).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+JobStatus = Literal["PENDING", "DONE", "ERROR", "CANCELLED"]
+ErrorKind = Literal["transient", "permanent"]
+
+FINISHED_STATUSES: frozenset[str] = frozenset({"DONE", "ERROR", "CANCELLED"})
+
+# Words in Encord's unit-error messages that mean a retry cannot help: the object is gone, the
+# integration may not read it, or the bytes are not a media file Encord accepts.
+_PERMANENT = re.compile(
+    r"not[ _-]?found|no such|does not exist|404|access[ _-]?denied|forbidden|403|permission|"
+    r"unauthori[sz]ed|unsupported|not supported|invalid|corrupt|cannot decode|could not decode|"
+    r"malformed|too large|exceeds|unknown format|bad request|400",
+    re.IGNORECASE,
+)
+# Words that mean the failure was about the moment, not the file.
+_TRANSIENT = re.compile(
+    r"time[ ]?out|timed out|temporar|unavailable|throttl|rate limit|429|5\d\d|connection|reset|"
+    r"try again|retry|internal error|busy",
+    re.IGNORECASE,
+)
+
+
+def classify_unit_error(message: str) -> ErrorKind:
+    """Classify one unit error by its message.
+
+    Transient words win over permanent ones ("503 ... invalid response" is the server's problem).
+    An unrecognised message counts as transient: it is retried until the attempts run out and is
+    then quarantined, so nothing is lost and nothing loops forever.
+    """
+    if _TRANSIENT.search(message):
+        return "transient"
+    if _PERMANENT.search(message):
+        return "permanent"
+    return "transient"
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredItem:
+    """A storage item an upload job created: its uuid and the title it was registered under."""
+
+    item_uuid: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnitFailure:
+    """One failed unit (an image, a video, an image group or a DICOM series)."""
+
+    object_urls: tuple[str, ...]
+    error: str
+    kind: ErrorKind
+
+
+@dataclass(frozen=True, slots=True)
+class JobState:
+    """What one poll of an upload job said.
+
+    `rate_limited` is set when Encord answered 429 to the poll: the job's status is then unknown,
+    `status` stays PENDING and `retry_after` says when to ask again.
+    """
+
+    upload_job_id: str
+    status: JobStatus
+    items: tuple[RegisteredItem, ...] = ()
+    failures: tuple[UnitFailure, ...] = ()
+    errors: tuple[str, ...] = ()
+    units_pending: int = 0
+    units_done: int = 0
+    units_error: int = 0
+    units_cancelled: int = 0
+    rate_limited: bool = False
+    retry_after: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED_STATUSES

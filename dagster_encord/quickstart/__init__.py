@@ -1,0 +1,1 @@
+"""Quick-start definitions and the demo's sample data."""
