@@ -1,0 +1,267 @@
+"""The SDK calls for custom metadata (no Dagster): load, diff, apply, save and verify the metadata
+schema; bulk item patches through `Bundle`; and reading metadata back.
+
+Requests are batched: items are fetched with `get_storage_items` (one request per
+`read_batch_size` uuids), patched with `Bundle` (one request per 1,000 items) and read back the
+same way. A batch that names a missing item is split in halves until the missing item is found,
+so one bad uuid costs a few requests and never sinks the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dagster_encord.encord_client.client import translate_sdk_error
+from dagster_encord.errors import SchemaError
+from dagster_encord.metadata.schema import (
+    DeclaredSchema,
+    LiveKey,
+    SchemaAction,
+    SchemaPlan,
+    diff_schema,
+    live_schema_from_wire,
+)
+from dagster_encord.metadata.upsert import PATCH_BATCH_LIMIT, canonical_json, merge_metadata
+
+if TYPE_CHECKING:
+    from encord.metadata_schema import MetadataSchema
+    from encord.storage import StorageItem
+    from encord.user_client import EncordUserClient
+
+READ_BATCH_SIZE = 5000
+
+
+# --- schema -------------------------------------------------------------------------------------
+
+
+def live_keys(sdk_schema: MetadataSchema) -> dict[str, LiveKey]:
+    """The SDK's loaded schema as LiveKeys. `repr(MetadataSchema)` is its wire JSON, the only
+    public view that keeps a soft-deleted key's old type."""
+    return live_schema_from_wire(json.loads(repr(sdk_schema)))
+
+
+def load_live_schema(user_client: EncordUserClient) -> dict[str, LiveKey]:
+    try:
+        return live_keys(user_client.metadata_schema())
+    except Exception as error:
+        raise translate_sdk_error(error, "loading the metadata schema") from None
+
+
+def _apply(sdk_schema: MetadataSchema, action: SchemaAction) -> None:
+    key = action.key
+    if action.action == "add_scalar":
+        sdk_schema.add_scalar(key, data_type=action.type)  # type: ignore[arg-type]
+    elif action.action == "set_scalar":
+        sdk_schema.set_scalar(key, data_type=action.type)  # type: ignore[arg-type]
+    elif action.action == "add_enum":
+        sdk_schema.add_enum(key, values=list(action.values))
+    elif action.action == "add_enum_options":
+        sdk_schema.add_enum_options(key, values=list(action.values))
+    elif action.action == "add_embedding":
+        sdk_schema.add_embedding(key, size=int(action.size or 0))
+    elif action.action == "restore_key":
+        sdk_schema.restore_key(key)
+    elif action.action == "delete_key":
+        sdk_schema.delete_key(key, hard=action.hard)
+
+
+@dataclass(frozen=True)
+class SchemaSyncResult:
+    """What the sync did. `verified` is True when the reloaded schema matches the declaration
+    and still holds every key that was live before."""
+
+    plan: SchemaPlan
+    applied: bool
+    verified: bool
+    live_key_count: int
+    actions: tuple[str, ...] = ()
+
+
+def sync_schema(
+    user_client: EncordUserClient, declared: DeclaredSchema, *, dry_run: bool = False
+) -> SchemaSyncResult:
+    """Load the live schema, diff, apply the safe actions, save, reload and verify.
+
+    A save replaces the whole schema, so the plan is applied to the loaded schema object: keys
+    that exist in Encord but are not declared travel along and are never lost. Conflicts (a type
+    change that is not allowed, a hard-deleted key) raise SchemaError before anything is saved.
+    """
+    from encord.metadata_schema import MetadataSchemaError
+
+    try:
+        sdk_schema = user_client.metadata_schema()
+    except Exception as error:
+        raise translate_sdk_error(error, "loading the metadata schema") from None
+    before = live_keys(sdk_schema)
+    plan = diff_schema(declared, before)
+    if plan.conflicts:
+        raise SchemaError(
+            f"metadata schema {declared.origin} cannot be applied safely; nothing was saved:\n  - "
+            + "\n  - ".join(plan.conflicts)
+        )
+    described = tuple(action.describe() for action in plan.actions)
+    if dry_run or not plan.actions:
+        return SchemaSyncResult(plan, False, not plan.actions, len(before), described)
+    for action in plan.actions:
+        try:
+            _apply(sdk_schema, action)
+        except (MetadataSchemaError, ValueError) as error:
+            raise SchemaError(
+                f"metadata schema {declared.origin}: {action.describe()} refused by the SDK "
+                f"({error}); nothing was saved"
+            ) from None
+    try:
+        sdk_schema.save()
+        after = load_live_schema(user_client)
+    except SchemaError:
+        raise
+    except Exception as error:
+        raise translate_sdk_error(error, "saving the metadata schema") from None
+    problems = verify_schema(declared, before, after)
+    if problems:
+        raise SchemaError(
+            f"metadata schema {declared.origin} was saved but the reloaded schema does not match:"
+            "\n  - " + "\n  - ".join(problems)
+        )
+    return SchemaSyncResult(plan, True, True, len(after), described)
+
+
+def verify_schema(
+    declared: DeclaredSchema, before: Mapping[str, LiveKey], after: Mapping[str, LiveKey]
+) -> list[str]:
+    """Problems with a reloaded schema: declared keys not in place, keys lost, deletes not done."""
+    problems = [f"after saving: {c}" for c in diff_schema(declared, after).conflicts]
+    remaining = diff_schema(declared, after).actions
+    problems += [f"still pending after saving: {a.describe()}" for a in remaining]
+    for name in before:
+        if name not in after:
+            problems.append(f"key {name!r} existed before the save and is gone")
+    return problems
+
+
+# --- items --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ItemsRead:
+    items: dict[str, StorageItem] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def get_items(
+    user_client: EncordUserClient, item_uuids: Sequence[str], *, batch_size: int = READ_BATCH_SIZE
+) -> ItemsRead:
+    """Storage items by uuid in bulk; missing or invisible items become per-item errors."""
+    result = ItemsRead()
+    for start in range(0, len(item_uuids), batch_size):
+        _get_batch(user_client, list(item_uuids[start : start + batch_size]), result)
+    return result
+
+
+def _get_batch(user_client: EncordUserClient, batch: list[str], into: ItemsRead) -> None:
+    from encord.exceptions import AuthorisationError, ResourceNotFoundError
+
+    if not batch:
+        return
+    try:
+        items = user_client.get_storage_items(batch)
+    except (AuthorisationError, ResourceNotFoundError):
+        # Encord refuses the whole batch when one uuid is missing: bisect to find it.
+        if len(batch) == 1:
+            into.errors[batch[0]] = "item not found in Encord, or not visible to this user"
+            return
+        middle = len(batch) // 2
+        _get_batch(user_client, batch[:middle], into)
+        _get_batch(user_client, batch[middle:], into)
+        return
+    except ValueError:
+        # A malformed uuid fails client-side; find and report it alone.
+        if len(batch) == 1:
+            into.errors[batch[0]] = "not a valid item uuid"
+            return
+        middle = len(batch) // 2
+        _get_batch(user_client, batch[:middle], into)
+        _get_batch(user_client, batch[middle:], into)
+        return
+    except Exception as error:
+        raise translate_sdk_error(error, f"reading {len(batch)} storage items") from None
+    for item in items:
+        into.items[str(item.uuid)] = item
+
+
+def read_metadata(
+    user_client: EncordUserClient, item_uuids: Sequence[str], *, batch_size: int = READ_BATCH_SIZE
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Item uuid -> stored clientMetadata, and item uuid -> error for unreadable items."""
+    read = get_items(user_client, item_uuids, batch_size=batch_size)
+    return {
+        uuid: dict(item.client_metadata or {}) for uuid, item in read.items.items()
+    }, read.errors
+
+
+@dataclass
+class PatchOutcome:
+    """Per item: patched (with the metadata now stored), unchanged, or an error."""
+
+    patched: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def patch_metadata(
+    user_client: EncordUserClient,
+    updates: Mapping[str, Mapping[str, Any]],
+    *,
+    batch_size: int = PATCH_BATCH_LIMIT,
+    read_batch_size: int = READ_BATCH_SIZE,
+) -> PatchOutcome:
+    """Merge `updates` (item uuid -> keys to set) into items' metadata with bulk patches.
+
+    Each item's current metadata is read (bulk) and merged with the update, and the merged
+    object is sent, so the result is a merge whether the server merges or replaces. Items whose
+    metadata would not change are not patched.
+    """
+    from encord.http.bundle import Bundle
+
+    if not 1 <= batch_size <= PATCH_BATCH_LIMIT:
+        raise ValueError(f"batch_size must be 1..{PATCH_BATCH_LIMIT}, got {batch_size}")
+    outcome = PatchOutcome()
+    read = get_items(user_client, list(updates), batch_size=read_batch_size)
+    outcome.errors.update(read.errors)
+    pending: list[tuple[StorageItem, dict[str, Any]]] = []
+    for item_uuid, update in updates.items():
+        item = read.items.get(item_uuid)
+        if item is None:
+            continue
+        current = dict(item.client_metadata or {})
+        merged = merge_metadata(current, update)
+        if canonical_json(merged) == canonical_json(current):
+            outcome.unchanged.append(item_uuid)
+        else:
+            pending.append((item, merged))
+    for start in range(0, len(pending), batch_size):
+        chunk = pending[start : start + batch_size]
+        try:
+            with Bundle(bundle_size=batch_size) as bundle:
+                for item, merged in chunk:
+                    item.update(client_metadata=merged, bundle=bundle)
+        except Exception as error:
+            failure = translate_sdk_error(error, f"patching metadata of {len(chunk)} items")
+            for item, _ in chunk:
+                outcome.errors[str(item.uuid)] = str(failure)
+            continue
+        for item, merged in chunk:
+            outcome.patched[str(item.uuid)] = merged
+    return outcome
+
+
+def summarize_metadata(stored: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    """How many items hold each key; handy in materialization metadata."""
+    counts: dict[str, int] = {}
+    for metadata in stored.values():
+        for key in metadata:
+            counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
