@@ -253,6 +253,15 @@ class DeclaredSchema:
 
 
 def _spec_from_yaml(name: str, value: Any, origin: str) -> KeySpec:
+    try:
+        return _parse_spec(name, value, origin)
+    except SchemaError as error:
+        if origin in str(error):
+            raise
+        raise SchemaError(f"metadata schema {origin}: {error}") from None
+
+
+def _parse_spec(name: str, value: Any, origin: str) -> KeySpec:
     where = f"metadata schema {origin}, key {name!r}"
     if isinstance(value, str):
         if value in ("enum", "embedding"):
