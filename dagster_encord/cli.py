@@ -15,7 +15,9 @@ from types import ModuleType
 from dagster_encord.errors import DagsterEncordError
 
 # name -> (module under dagster_encord.commands, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate-metadata": ("validate_metadata", "check clientMetadata against a metadata schema"),
+}
 
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
