@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dagster_encord.encord_client.client import translate_sdk_error
-from dagster_encord.errors import SchemaError
+from dagster_encord.encord_client.client import EncordClient, translate_sdk_error
+from dagster_encord.encord_client.jobs import FINISHED_STATUSES, JobState
+from dagster_encord.errors import EncordError, SchemaError
 from dagster_encord.metadata.schema import (
     DeclaredSchema,
     LiveKey,
@@ -24,7 +25,14 @@ from dagster_encord.metadata.schema import (
     diff_schema,
     live_schema_from_wire,
 )
-from dagster_encord.metadata.upsert import PATCH_BATCH_LIMIT, canonical_json, merge_metadata
+from dagster_encord.metadata.upsert import (
+    PATCH_BATCH_LIMIT,
+    UpsertPlan,
+    canonical_json,
+    merge_metadata,
+    reregister_manifest,
+    verify_readback,
+)
 
 if TYPE_CHECKING:
     from encord.metadata_schema import MetadataSchema
@@ -265,3 +273,101 @@ def summarize_metadata(stored: Mapping[str, Mapping[str, Any]]) -> dict[str, int
         for key in metadata:
             counts[key] = counts.get(key, 0) + 1
     return dict(sorted(counts.items()))
+
+
+# --- executing an upsert plan -------------------------------------------------------------------
+
+
+@dataclass
+class UpsertReport:
+    """The outcome of `execute_upserts`, per item. `errors` maps object URL -> message (what the
+    ledger records); `stored` holds the metadata read back for verified items."""
+
+    mode: str
+    patched: int = 0
+    unchanged: int = 0
+    reregistered: int = 0
+    verified: int = 0
+    errors: dict[str, str] = field(default_factory=dict)
+    stored: dict[str, dict[str, Any]] = field(default_factory=dict)
+    upload_job_id: str | None = None
+
+
+def execute_upserts(
+    client: EncordClient,
+    plan: UpsertPlan,
+    *,
+    folder: str | None = None,
+    integration_uuid: str | None = None,
+    read_batch_size: int = READ_BATCH_SIZE,
+    job_timeout_seconds: float = 600.0,
+    poll_interval_seconds: float = 1.0,
+) -> UpsertReport:
+    """Send the plan's existing-item updates, then read the metadata back and verify it.
+
+    `patch` mode sends Bundle patches (merge). `reregister` mode submits one registration JSON
+    with `skip_duplicate_urls` + `upsert_metadata` to `folder` (overwrite), waits for the job,
+    and reads back. New files (`plan.inline`) are not sent here: their metadata travels inline in
+    the registration manifests.
+    """
+    user_client = client.user_client
+    report = UpsertReport(mode=plan.mode, unchanged=len(plan.unchanged))
+    for violation in plan.rejected:
+        report.errors.setdefault(violation.file, str(violation))
+    expected: dict[str, dict[str, Any]] = {}
+    if plan.mode == "patch":
+        # One call for all batches, so items are read in `read_batch_size` requests.
+        updates = {uuid: meta for batch in plan.patch_batches for uuid, meta in batch.items()}
+        outcome = patch_metadata(user_client, updates, read_batch_size=read_batch_size)
+        report.patched = len(outcome.patched)
+        report.unchanged += len(outcome.unchanged)
+        for item_uuid, message in outcome.errors.items():
+            report.errors[plan.url_by_item.get(item_uuid, item_uuid)] = message
+        for item_uuid in [*outcome.patched, *outcome.unchanged]:
+            expected[item_uuid] = dict(updates[item_uuid])
+    elif plan.reregister:
+        if folder is None or integration_uuid is None:
+            raise ValueError("reregister mode needs the folder and the integration uuid")
+        report.upload_job_id = client.start_upload_job(
+            folder, integration_uuid, reregister_manifest(plan.reregister)
+        )
+        state = _wait_for_job(
+            client, folder, report.upload_job_id, job_timeout_seconds, poll_interval_seconds
+        )
+        failed_urls = {url: f.error for f in state.failures for url in f.object_urls}
+        report.errors.update(failed_urls)
+        for update in plan.reregister:
+            if update.object_url not in failed_urls and update.item_uuid is not None:
+                expected[update.item_uuid] = dict(update.metadata)
+        report.reregistered = len(expected)
+    if not expected:
+        return report
+    stored, read_errors = read_metadata(user_client, list(expected), batch_size=read_batch_size)
+    for item_uuid, message in read_errors.items():
+        report.errors[plan.url_by_item.get(item_uuid, item_uuid)] = message
+    problems = verify_readback(
+        {k: v for k, v in expected.items() if k in stored}, stored, mode=plan.mode
+    )
+    for item_uuid, message in problems.items():
+        report.errors[plan.url_by_item.get(item_uuid, item_uuid)] = f"read-back: {message}"
+    report.verified = len(stored) - len(problems)
+    report.stored = {plan.url_by_item.get(k, k): v for k, v in stored.items() if k not in problems}
+    return report
+
+
+def _wait_for_job(
+    client: EncordClient, folder: str, job_id: str, timeout: float, interval: float
+) -> JobState:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        state = client.poll_upload_job(folder, job_id)
+        if state.status in FINISHED_STATUSES:
+            return state
+        if time.monotonic() > deadline:
+            raise EncordError(
+                f"metadata re-registration job {job_id} did not finish within {timeout:.0f} s; "
+                "its result will be picked up by the job sensor"
+            )
+        time.sleep(state.retry_after or interval)
