@@ -1,3 +1,3 @@
 """Shared fixtures. Each real emulator's fixtures live in its own plugin under tests/emulators/."""
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["tests.emulators.s3", "tests.emulators.gcs", "tests.emulators.azure"]

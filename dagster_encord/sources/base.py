@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Literal, Protocol
+
+# `fan_out="auto"` discovers the sub-prefixes one level below the listed prefix.
+FanOut = Sequence[str] | Literal["auto"] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,17 @@ class ObjectRecord:
     last_modified: datetime
     content_type: str | None = None
 
+    def to_json_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (ISO 8601 timestamp), as `dagster-encord list --jsonl` prints it."""
+        return {
+            "key": self.key,
+            "object_url": self.object_url,
+            "size": self.size,
+            "version": self.version,
+            "last_modified": self.last_modified.isoformat(),
+            "content_type": self.content_type,
+        }
+
 
 class Source(Protocol):
     """A bucket (or folder) under a URL such as `s3://bucket/prefix`."""
@@ -37,14 +51,19 @@ class Source(Protocol):
         exclude: Sequence[str] = (),
         start_after: str | None = None,
         modified_since: datetime | None = None,
-        fan_out: Sequence[str] | None = None,
+        fan_out: FanOut = None,
         page_size: int = 1000,
+        max_workers: int = 8,
     ) -> Iterator[list[ObjectRecord]]:
         """Yield pages of records; the whole listing is never held in memory."""
         ...
 
     def object_url(self, key: str) -> str:
         """The URL Encord should fetch this key from."""
+        ...
+
+    def key_from_url(self, object_url: str) -> str:
+        """The inverse of `object_url`: the bucket key an object URL points at."""
         ...
 
     def read_bytes(self, key: str) -> bytes:

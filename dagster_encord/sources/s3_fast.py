@@ -1,0 +1,135 @@
+"""The fast S3 listing engine: obstore (Rust `object_store`) for the ListObjectsV2 hot path.
+
+boto3 spends ~80 ms of CPU parsing each 1,000-key page; obstore parses in Rust, off the GIL, so
+parallel fan-out scales. Credentials still come from the boto3 session (obstore's
+`Boto3CredentialProvider`), and every failure is diagnosed with boto3, so both engines raise the
+same errors.
+
+Two `object_store` quirks are handled here so the records match the boto3 engine exactly:
+- keys that are not valid `object_store` paths (`a//b`, `./x`, `x/../y`) abort its stream; the
+  engine lists the next page with boto3 from the last good key, then resumes with obstore;
+- it strips the trailing `/` of folder placeholders (`dir/` arrives as `dir`, 0 bytes); zero-byte
+  entries are checked with a HEAD and dropped when no such key exists.
+- its prefixes are whole path segments, so a partial prefix (`images/ca`) lists from the parent
+  segment with an offset and filters here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import obstore
+from obstore.auth.boto3 import Boto3CredentialProvider
+from obstore.exceptions import BaseError, InvalidPathError
+from obstore.store import S3Store
+
+from dagster_encord.errors import SourceError
+from dagster_encord.sources.base import ObjectRecord
+from dagster_encord.sources.s3_errors import (
+    code_from_message,
+    looks_unreachable,
+    s3_error,
+    unreachable,
+)
+
+if TYPE_CHECKING:
+    from dagster_encord.sources.s3 import S3Source
+
+
+class ObstoreLister:
+    """Lists one bucket with obstore; records are built by the owning `S3Source`."""
+
+    def __init__(self, source: S3Source) -> None:
+        self.source = source
+        options: dict[str, Any] = {"region": source.region}
+        if source.endpoint_url:
+            options["endpoint"] = source.endpoint_url
+            options["virtual_hosted_style_request"] = False
+        client_options: dict[str, Any] = {"timeout": timedelta(seconds=60)}
+        if source.endpoint_url and source.endpoint_url.startswith("http://"):
+            client_options["allow_http"] = True
+        self.store = S3Store(
+            source.bucket,
+            credential_provider=Boto3CredentialProvider(source.session),
+            client_options=client_options,  # type: ignore[arg-type]
+            retry_config={
+                "max_retries": max(source.max_attempts - 1, 0),
+                "retry_timeout": timedelta(seconds=30),
+            },
+            **options,
+        )
+
+    def pages(
+        self, prefix: str, start_after: str | None, page_size: int
+    ) -> Iterator[list[ObjectRecord]]:
+        segment_prefix = prefix[: prefix.rfind("/") + 1]
+        offset = start_after
+        if prefix != segment_prefix and (offset is None or offset < prefix[:-1]):
+            offset = prefix[:-1]  # every key starting with `prefix` sorts after this
+        while True:
+            last_key = offset
+            try:
+                for records in self._stream(segment_prefix, prefix, offset, page_size):
+                    if records:
+                        last_key = records[-1].key
+                        yield records
+                return
+            except InvalidPathError:
+                pass  # a key object_store cannot represent: one page with boto3, then resume
+            except BaseError as error:
+                raise self._translate(prefix, error) from None
+            records, more = self.source.boto3_page_after(prefix, last_key, page_size)
+            if records:
+                yield records
+            if not more or not records:
+                return
+            offset = records[-1].key
+
+    def _stream(
+        self, segment_prefix: str, prefix: str, offset: str | None, page_size: int
+    ) -> Iterator[list[ObjectRecord]]:
+        stream = obstore.list(
+            self.store,
+            segment_prefix.rstrip("/") or None,
+            offset=offset,
+            chunk_size=page_size,
+        )
+        build = self.source.record_from_listing
+        for chunk in stream:
+            records: list[ObjectRecord] = []
+            for meta in chunk:
+                key = meta["path"]
+                if not key.startswith(prefix):
+                    if key > prefix:
+                        yield records
+                        return
+                    continue
+                if meta["size"] == 0 and not self.source.key_exists(key):
+                    continue  # `key/` folder placeholder, reported without its slash
+                records.append(
+                    build(
+                        {
+                            "Key": key,
+                            "Size": meta["size"],
+                            "ETag": meta["e_tag"],
+                            "LastModified": meta["last_modified"],
+                        }
+                    )
+                )
+            yield records
+
+    def _translate(self, prefix: str, error: BaseError) -> SourceError:
+        where = f"s3://{self.source.bucket}/{prefix}"
+        message = str(error)
+        code = code_from_message(message)
+        if code:
+            return s3_error(
+                code, where=where, bucket=self.source.bucket, endpoint_url=self.source.endpoint_url
+            )
+        if looks_unreachable(message):
+            return unreachable(where, self.source.endpoint_url, "connection failed")
+        # No S3 error body (e.g. a HEAD-style 403): let boto3 name the problem.
+        self.source.boto3_page_after(prefix, None, 1)
+        return SourceError(f"listing {where} failed: {message.splitlines()[0]}")
