@@ -232,8 +232,6 @@ def patch_metadata(
     object is sent, so the result is a merge whether the server merges or replaces. Items whose
     metadata would not change are not patched.
     """
-    from encord.http.bundle import Bundle
-
     if not 1 <= batch_size <= PATCH_BATCH_LIMIT:
         raise ValueError(f"batch_size must be 1..{PATCH_BATCH_LIMIT}, got {batch_size}")
     outcome = PatchOutcome()
@@ -251,19 +249,64 @@ def patch_metadata(
         else:
             pending.append((item, merged))
     for start in range(0, len(pending), batch_size):
-        chunk = pending[start : start + batch_size]
-        try:
-            with Bundle(bundle_size=batch_size) as bundle:
-                for item, merged in chunk:
-                    item.update(client_metadata=merged, bundle=bundle)
-        except Exception as error:
-            failure = translate_sdk_error(error, f"patching metadata of {len(chunk)} items")
-            for item, _ in chunk:
-                outcome.errors[str(item.uuid)] = str(failure)
-            continue
-        for item, merged in chunk:
-            outcome.patched[str(item.uuid)] = merged
+        _patch_chunk(pending[start : start + batch_size], outcome)
     return outcome
+
+
+PATCH_ATTEMPTS = 3  # the SDK never retries PATCH, so transient failures are retried here
+
+
+def _patch_chunk(
+    chunk: list[tuple[StorageItem, dict[str, Any]]], outcome: PatchOutcome, attempt: int = 1
+) -> None:
+    """One bulk patch request.
+
+    Encord refuses the whole request when it refuses one item, so a refused chunk is split in
+    halves until the refused item stands alone. A 429 or a server error is retried as is.
+    """
+    import time
+
+    from encord.exceptions import (
+        AuthorisationError,
+        InvalidArgumentsError,
+        PayloadTooLargeError,
+        RateLimitExceededError,
+        ResourceNotFoundError,
+    )
+    from encord.http.bundle import Bundle
+
+    refused = (
+        InvalidArgumentsError,
+        AuthorisationError,
+        ResourceNotFoundError,
+        PayloadTooLargeError,
+    )
+    try:
+        with Bundle(bundle_size=len(chunk)) as bundle:
+            for item, merged in chunk:
+                item.update(client_metadata=merged, bundle=bundle)
+    except refused as error:
+        if len(chunk) > 1:
+            middle = len(chunk) // 2
+            _patch_chunk(chunk[:middle], outcome)
+            _patch_chunk(chunk[middle:], outcome)
+            return
+        item = chunk[0][0]
+        failure = translate_sdk_error(error, f"patching the metadata of item {item.uuid}")
+        outcome.errors[str(item.uuid)] = str(failure)
+        return
+    except Exception as error:
+        if attempt < PATCH_ATTEMPTS:
+            wait = error.retry_after if isinstance(error, RateLimitExceededError) else None
+            time.sleep(float(wait) if wait else 1.5 * attempt)
+            _patch_chunk(chunk, outcome, attempt + 1)
+            return
+        failure = translate_sdk_error(error, f"patching the metadata of {len(chunk)} items")
+        for item, _ in chunk:
+            outcome.errors[str(item.uuid)] = str(failure)
+        return
+    for item, merged in chunk:
+        outcome.patched[str(item.uuid)] = merged
 
 
 def summarize_metadata(stored: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
