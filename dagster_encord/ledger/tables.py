@@ -1,0 +1,135 @@
+"""The ledger's SQLAlchemy Core tables (SQLite and PostgreSQL).
+
+- `encord_files`: one row per (pipeline, key): the listing facts, state (DESIGN §2), the chunk
+  and item it belongs to, attempts, error class and message, metadata hash.
+- `encord_chunks`: one row per planned chunk: its manifest text and figures, state, upload job.
+- `encord_jobs`: one row per upload job POSTed for a chunk (a chunk resubmitted after a crash
+  can have several).
+- `encord_locks`: one row per pipeline; planners and ingests update it inside their transaction,
+  which serialises them across processes (a row lock on PostgreSQL, the write lock on SQLite).
+
+Timestamps are UTC epoch seconds (floats): cheap to compare in SQL and to bulk-load.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+FILE_STATES = (
+    "discovered",  # listed, not yet in a chunk (also: changed, requeued, held by a quiet period)
+    "planned",  # in a chunk that has not been submitted
+    "submitting",  # its chunk is being POSTed (write-ahead mark)
+    "submitted",  # its chunk's upload job is running
+    "registered",  # Encord created the item (item_uuid)
+    "failed",  # a retryable error; requeued after next_attempt_at
+    "quarantined",  # a permanent error or attempts exhausted
+    "skipped",  # the planner cannot register it (reason in error_message)
+    "deleted",  # gone from the bucket
+)
+CHUNK_STATES = ("planned", "submitting", "submitted", "completed", "superseded")
+
+files = Table(
+    "encord_files",
+    metadata,
+    Column("pipeline", String(200), primary_key=True),
+    Column("key", String(2048), primary_key=True),
+    Column("object_url", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("version", String(512)),
+    Column("last_modified", Float, nullable=False),
+    Column("content_type", String(255)),
+    Column("source_url", Text, nullable=False, default=""),
+    Column("state", String(20), nullable=False),
+    Column("chunk_id", String(100)),
+    Column("item_key", Text),
+    Column("item_uuid", String(64)),
+    Column("metadata_hash", String(64)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error_class", String(100)),
+    Column("error_message", Text),
+    Column("next_attempt_at", Float),
+    Column("first_seen_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_encord_files_state", "pipeline", "state"),
+    Index("ix_encord_files_chunk", "chunk_id"),
+)
+
+chunks = Table(
+    "encord_chunks",
+    metadata,
+    Column("chunk_id", String(100), primary_key=True),
+    Column("pipeline", String(200), nullable=False),
+    Column("lane", String(32), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("manifest", Text, nullable=False),
+    Column("file_count", Integer, nullable=False),
+    Column("item_count", Integer, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("upload_job_id", String(100)),
+    Column("submit_attempts", Integer, nullable=False, default=0),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_encord_chunks_state", "pipeline", "state"),
+)
+
+jobs = Table(
+    "encord_jobs",
+    metadata,
+    Column("upload_job_id", String(100), primary_key=True),
+    Column("chunk_id", String(100), nullable=False),
+    Column("pipeline", String(200), nullable=False),
+    Column("state", String(20), nullable=False),  # running | finished
+    Column("registered_count", Integer, nullable=False, default=0),
+    Column("failed_count", Integer, nullable=False, default=0),
+    Column("submitted_at", Float, nullable=False),
+    Column("finished_at", Float),
+    Index("ix_encord_jobs_chunk", "chunk_id"),
+)
+
+locks = Table(
+    "encord_locks",
+    metadata,
+    Column("pipeline", String(200), primary_key=True),
+    Column("holder", String(100)),
+    Column("acquired_at", Float),
+)
+
+# Per-connection scratch tables (CREATE TEMPORARY): a listing being diffed, a plan being assigned.
+scratch = MetaData()
+
+listing_scratch = Table(
+    "encord_listing_scratch",
+    scratch,
+    Column("key", String(2048), primary_key=True),
+    Column("object_url", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("version", String(512)),
+    Column("last_modified", Float, nullable=False),
+    Column("content_type", String(255)),
+    prefixes=["TEMPORARY"],
+)
+
+assignment_scratch = Table(
+    "encord_assignment_scratch",
+    scratch,
+    Column("key", String(2048), primary_key=True),
+    Column("state", String(20), nullable=False),
+    Column("chunk_id", String(100)),
+    Column("item_key", Text),
+    Column("metadata_hash", String(64)),
+    Column("error_message", Text),
+    prefixes=["TEMPORARY"],
+)
