@@ -16,6 +16,7 @@ from dagster_encord.errors import DagsterEncordError
 
 # name -> (module under dagster_encord.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "plan": ("plan", "dry run: list a source and write its registration manifests"),
     "validate-metadata": ("validate_metadata", "check clientMetadata against a metadata schema"),
 }
 

@@ -386,12 +386,14 @@ class Ledger:
         media_metadata_for: MetadataFor | None = None,
         group_metadata_for: GroupMetadataFor | None = None,
         now: datetime | None = None,
-        on_chunk: Callable[[Chunk], None] | None = None,
+        on_chunk: Callable[[PlannedChunk, Chunk], None] | None = None,
     ) -> PlanOutcome:
         """Plan every `discovered` (and re-check every `skipped`) file into persisted chunks.
 
-        `on_chunk` sees each planner `Chunk` (with its items) as it is persisted, e.g. to write
-        manifests to a folder without keeping them all in memory.
+        `on_chunk(planned, chunk)` sees each persisted chunk with the planner's `Chunk` (its
+        items and manifest), e.g. to write manifests to a folder without holding them all.
+        `planned.chunk_id` is the id to use: it gets a `-rN` suffix when the same files were
+        chunked before (a retry), so run keys never repeat.
         """
         planner = ManifestPlanner(
             config,
@@ -409,22 +411,21 @@ class Ledger:
             pending: list[dict[str, Any]] = []
             for chunk in planner.iter_chunks(self._pending_records(conn), presorted=True):
                 chunk_id = self._persist_chunk(conn, chunk)
-                if on_chunk is not None:
-                    on_chunk(chunk)
-                outcome.totals.add(chunk)
-                outcome.chunks.append(
-                    PlannedChunk(
-                        chunk_id=chunk_id,
-                        lane=chunk.lane,
-                        state="planned",
-                        format=chunk.format,
-                        file_count=chunk.url_count,
-                        item_count=chunk.item_count,
-                        bytes=chunk.bytes,
-                        upload_job_id=None,
-                        submit_attempts=0,
-                    )
+                planned = PlannedChunk(
+                    chunk_id=chunk_id,
+                    lane=chunk.lane,
+                    state="planned",
+                    format=chunk.format,
+                    file_count=chunk.url_count,
+                    item_count=chunk.item_count,
+                    bytes=chunk.bytes,
+                    upload_job_id=None,
+                    submit_attempts=0,
                 )
+                if on_chunk is not None:
+                    on_chunk(planned, chunk)
+                outcome.totals.add(chunk)
+                outcome.chunks.append(planned)
                 for item in chunk.items:
                     digest = metadata_hash(item)
                     for record in item.members:

@@ -1,0 +1,116 @@
+"""`dagster-encord plan SOURCE_URL --out DIR`: a dry run of listing and planning.
+
+Lists the source, diffs it against a ledger (a throwaway SQLite file unless `--ledger` names
+one), writes one manifest per chunk to DIR, and prints a summary: items, files, chunks and bytes
+per type, then every skipped file with its reason (also written to DIR/skipped.csv). Nothing is
+sent to Encord. With `--ledger`, the listing and the planned chunks are recorded in that ledger,
+so only files it does not already hold are planned, and a pipeline on that ledger would submit
+exactly these chunks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import sys
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+from dagster_encord.errors import PlanningError
+from dagster_encord.ledger import Ledger, PlannedChunk, PlanOutcome
+from dagster_encord.planner import Chunk, PlannerConfig
+
+_SHOWN_SKIPS = 20
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source_url", metavar="SOURCE_URL", help="s3://, gs://, az:// or file://")
+    parser.add_argument("--out", required=True, type=Path, help="folder for the manifests")
+    parser.add_argument("--config", type=Path, help="planner config file (YAML or JSON)")
+    parser.add_argument("--ledger", help="ledger URL (default: a throwaway SQLite file)")
+    parser.add_argument("--format", choices=("json", "csv"), help="manifest format")
+    parser.add_argument("--pipeline", default="default", help="pipeline name in the ledger")
+    parser.add_argument("--prefix", default="", help="list only keys under this prefix")
+
+
+def run(args: argparse.Namespace) -> int:
+    from dagster_encord.sources.registry import open_source
+
+    config = PlannerConfig.load(args.config) if args.config else PlannerConfig()
+    if args.format:
+        config = dataclasses.replace(config, format=args.format)
+    out: Path = args.out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PlanningError(f"--out {out}: cannot create the folder ({error})") from None
+    source = open_source(args.source_url)
+
+    def write(planned: PlannedChunk, chunk: Chunk) -> None:
+        (out / f"{planned.chunk_id}.{chunk.format}").write_text(
+            chunk.manifest_text(), encoding="utf-8"
+        )
+
+    with tempfile.TemporaryDirectory(prefix="dagster-encord-plan-") as scratch:
+        ledger_url = args.ledger or str(Path(scratch) / "ledger.sqlite")
+        ledger = Ledger(ledger_url, pipeline=args.pipeline)
+        try:
+            diff = ledger.ingest(source.list_pages(args.prefix), args.source_url)
+            outcome = ledger.plan(config, on_chunk=write)
+        finally:
+            ledger.close()
+    if outcome.skipped:
+        with (out / "skipped.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["key", "object_url", "reason"])
+            for skipped in outcome.skipped:
+                writer.writerow([skipped.key, skipped.object_url, skipped.reason])
+    print(
+        f"listed {diff.listed:,} files: {diff.new:,} new, {diff.changed:,} changed, "
+        f"{diff.deleted:,} deleted, {diff.unchanged:,} unchanged"
+    )
+    print_summary(outcome, out, sys.stdout)
+    return 0
+
+
+def print_summary(outcome: PlanOutcome, out: Path, stream: TextIO) -> None:
+    totals = outcome.totals
+    rows = [
+        (lane, totals.items[lane], totals.files[lane], totals.chunks[lane], totals.bytes[lane])
+        for lane in sorted(totals.chunks)
+    ]
+    rows.append(
+        (
+            "total",
+            sum(totals.items.values()),
+            sum(totals.files.values()),
+            sum(totals.chunks.values()),
+            sum(totals.bytes.values()),
+        )
+    )
+    header = ("type", "items", "files", "chunks", "bytes")
+    table = [header, *[(r[0], *(f"{n:,}" for n in r[1:])) for r in rows]]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
+        print("  ".join(cells), file=stream)
+    print(f"manifests written to {out}", file=stream)
+    if outcome.held:
+        print(f"{len(outcome.held)} group(s) held by the quiet period:", file=stream)
+        for held in outcome.held:
+            print(f"  {held.item_key}: ready at {held.ready_at.isoformat()}", file=stream)
+    print(f"files skipped: {len(outcome.skipped):,}", file=stream)
+    for skipped in outcome.skipped[:_SHOWN_SKIPS]:
+        print(f"  {skipped.key}: {skipped.reason}", file=stream)
+    if len(outcome.skipped) > _SHOWN_SKIPS:
+        print(
+            f"  … {len(outcome.skipped) - _SHOWN_SKIPS:,} more in {out / 'skipped.csv'}",
+            file=stream,
+        )
+    for warning in outcome.warnings:
+        print(f"warning: {warning}", file=stream)
+    print("dry run: nothing was sent to Encord", file=stream)
