@@ -10,7 +10,7 @@ so one bad uuid costs a few requests and never sinks the rest.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -324,7 +324,8 @@ def summarize_metadata(stored: Mapping[str, Mapping[str, Any]]) -> dict[str, int
 @dataclass
 class UpsertReport:
     """The outcome of `execute_upserts`, per item. `errors` maps object URL -> message (what the
-    ledger records); `stored` holds the metadata read back for verified items."""
+    ledger records); for verified items `stored` holds the metadata read back and `sent` what
+    was sent."""
 
     mode: str
     patched: int = 0
@@ -333,6 +334,7 @@ class UpsertReport:
     verified: int = 0
     errors: dict[str, str] = field(default_factory=dict)
     stored: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sent: dict[str, dict[str, Any]] = field(default_factory=dict)
     upload_job_id: str | None = None
 
 
@@ -394,7 +396,9 @@ def execute_upserts(
     for item_uuid, message in problems.items():
         report.errors[plan.url_by_item.get(item_uuid, item_uuid)] = f"read-back: {message}"
     report.verified = len(stored) - len(problems)
-    report.stored = {plan.url_by_item.get(k, k): v for k, v in stored.items() if k not in problems}
+    verified = [k for k in stored if k not in problems]
+    report.stored = {plan.url_by_item.get(k, k): stored[k] for k in verified}
+    report.sent = {plan.url_by_item.get(k, k): expected[k] for k in verified}
     return report
 
 
@@ -414,3 +418,16 @@ def _wait_for_job(
                 "its result will be picked up by the job sensor"
             )
         time.sleep(state.retry_after or interval)
+
+
+def iter_folder_metadata(
+    client: EncordClient, folder: str, *, page_size: int = 1000
+) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(item uuid, url or name, clientMetadata) for every item directly in the folder, listed in
+    pages of `page_size` items (one request each)."""
+    target = client.user_client.get_storage_folder(client.resolve_folder(folder).folder_uuid)
+    try:
+        for item in target.list_items(include_client_metadata=True, page_size=page_size):
+            yield str(item.uuid), item.url or item.name, dict(item.client_metadata or {})
+    except Exception as error:
+        raise translate_sdk_error(error, f"listing metadata in folder {folder!r}") from None

@@ -1,0 +1,171 @@
+"""Builders for the custom-metadata part of a pipeline: the `metadata_schema` and
+`metadata_upserts` assets and the "metadata conforms to schema" asset check.
+
+Each builder is a plain function taking explicit arguments; `build_encord_ingestion` calls them
+with the pipeline's names. The work itself lives in `dagster_encord.metadata` and
+`dagster_encord.encord_client.metadata_ops`; these assets only wire resources and report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import dagster as dg
+
+from dagster_encord.encord_client.metadata_ops import (
+    UpsertReport,
+    execute_upserts,
+    iter_folder_metadata,
+    sync_schema,
+)
+from dagster_encord.metadata.schema import DeclaredSchema
+from dagster_encord.metadata.upsert import MetadataUpdate, UpsertMode, plan_upserts
+from dagster_encord.metadata.validate import MetadataValidator
+
+UpdatesFn = Callable[[dg.AssetExecutionContext], Iterable[MetadataUpdate]]
+OutcomeFn = Callable[[dg.AssetExecutionContext, UpsertReport], None]
+MAX_LISTED_VIOLATIONS = 50
+
+
+def build_metadata_schema_asset(
+    schema: DeclaredSchema,
+    *,
+    name: str = "metadata_schema",
+    key_prefix: Sequence[str] = (),
+    group_name: str | None = None,
+    encord_resource_key: str = "encord",
+    dry_run: bool = False,
+) -> dg.AssetsDefinition:
+    """The asset that keeps Encord's metadata schema in sync with `schema`: load, diff, add,
+    change types only where allowed, delete only what is listed (soft by default), save,
+    reload and verify. Undeclared keys in Encord are kept."""
+
+    @dg.asset(
+        name=name,
+        key_prefix=list(key_prefix) or None,
+        group_name=group_name,
+        required_resource_keys={encord_resource_key},
+        description=f"Encord's metadata schema, kept in sync with {schema.origin}.",
+        kinds={"encord"},
+    )
+    def metadata_schema(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        client = getattr(context.resources, encord_resource_key).get_client()
+        result = sync_schema(client.user_client, schema, dry_run=dry_run)
+        for action in result.actions:
+            context.log.info("metadata schema: %s", action)
+        for key in result.plan.kept_undeclared:
+            context.log.info("metadata schema: kept undeclared key %r", key)
+        return dg.MaterializeResult(
+            metadata={
+                "declared_keys": len(schema.keys),
+                "live_keys": result.live_key_count,
+                "actions_applied": len(result.actions) if result.applied else 0,
+                "kept_undeclared_keys": len(result.plan.kept_undeclared),
+                "verified": result.verified,
+                "dry_run": dry_run,
+                "actions": dg.MetadataValue.md(
+                    "\n".join(f"- `{a}`" for a in result.actions) or "in sync"
+                ),
+            }
+        )
+
+    return metadata_schema
+
+
+def build_metadata_upserts_asset(
+    schema: DeclaredSchema,
+    *,
+    collect_updates: UpdatesFn,
+    record_outcome: OutcomeFn | None = None,
+    mode: UpsertMode = "patch",
+    folder: str | None = None,
+    integration_uuid: str | None = None,
+    name: str = "metadata_upserts",
+    key_prefix: Sequence[str] = (),
+    group_name: str | None = None,
+    deps: Sequence[Any] = (),
+    encord_resource_key: str = "encord",
+) -> dg.AssetsDefinition:
+    """The asset that upserts metadata of registered files whose metadata changed.
+
+    `collect_updates(context)` yields a `MetadataUpdate` per file (item uuid and the ledger's
+    previous fingerprint included); `record_outcome(context, report)` stores per-item errors and
+    new fingerprints (in the ledger). `reregister` mode needs `folder` and `integration_uuid`.
+    """
+    validator = MetadataValidator(schema)
+
+    @dg.asset(
+        name=name,
+        key_prefix=list(key_prefix) or None,
+        group_name=group_name,
+        deps=list(deps),
+        required_resource_keys={encord_resource_key},
+        description=f"clientMetadata of registered files, upserted by {mode} and verified.",
+        kinds={"encord"},
+    )
+    def metadata_upserts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        client = getattr(context.resources, encord_resource_key).get_client()
+        plan = plan_upserts(collect_updates(context), mode=mode, validator=validator)
+        report = execute_upserts(client, plan, folder=folder, integration_uuid=integration_uuid)
+        if record_outcome is not None:
+            record_outcome(context, report)
+        for url, message in list(report.errors.items())[:MAX_LISTED_VIOLATIONS]:
+            context.log.warning("metadata upsert failed for %s: %s", url, message)
+        return dg.MaterializeResult(
+            metadata={
+                "mode": mode,
+                "patched": report.patched,
+                "reregistered": report.reregistered,
+                "unchanged": report.unchanged,
+                "rejected": len(plan.rejected),
+                "failed": len(report.errors),
+                "verified": report.verified,
+                "inline_new_files": len(plan.inline),
+            }
+        )
+
+    return metadata_upserts
+
+
+def build_metadata_conforms_check(
+    schema: DeclaredSchema,
+    *,
+    asset: Any,
+    folder: str,
+    name: str = "metadata_conforms_to_schema",
+    encord_resource_key: str = "encord",
+    blocking: bool = False,
+) -> dg.AssetChecksDefinition:
+    """The check "metadata conforms to schema": lists the folder's items with their metadata
+    (one request per 1,000 items) and validates every value against `schema`."""
+    validator = MetadataValidator(schema)
+
+    @dg.asset_check(
+        asset=asset,
+        name=name,
+        blocking=blocking,
+        required_resource_keys={encord_resource_key},
+        description="Every item's clientMetadata in the folder conforms to the declared schema.",
+    )
+    def metadata_conforms(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        client = getattr(context.resources, encord_resource_key).get_client()
+        checked = 0
+        errors: list[str] = []
+        failed_items = 0
+        for _item_uuid, location, metadata in iter_folder_metadata(client, folder):
+            checked += 1
+            found = validator.errors(metadata, file=location)
+            if found:
+                failed_items += 1
+                errors.extend(str(v) for v in found[: MAX_LISTED_VIOLATIONS - len(errors)])
+        return dg.AssetCheckResult(
+            passed=failed_items == 0,
+            metadata={
+                "items_checked": checked,
+                "items_failing": failed_items,
+                "violations": dg.MetadataValue.md("\n".join(f"- {e}" for e in errors) or "none"),
+            },
+        )
+
+    return metadata_conforms
