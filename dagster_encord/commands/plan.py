@@ -2,10 +2,11 @@
 
 Lists the source, diffs it against a ledger (a throwaway SQLite file unless `--ledger` names
 one), writes one manifest per chunk to DIR, and prints a summary: items, files, chunks and bytes
-per type, then every skipped file with its reason (also written to DIR/skipped.csv). Nothing is
-sent to Encord. With `--ledger`, the listing and the planned chunks are recorded in that ledger,
-so only files it does not already hold are planned, and a pipeline on that ledger would submit
-exactly these chunks.
+per type, then every skipped file with its reason (also written to DIR/skipped.tsv, which a
+glob for CSV manifests does not pick up). Nothing is sent to Encord.
+
+With `--ledger`, the listing and the planned chunks are recorded in that ledger, so only files it
+does not already hold are planned, and a pipeline on that ledger would submit these chunks.
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             ledger.close()
     if outcome.skipped:
-        with (out / "skipped.csv").open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
+        with (out / "skipped.tsv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, dialect="excel-tab")
             writer.writerow(["key", "object_url", "reason"])
             for skipped in outcome.skipped:
                 writer.writerow([skipped.key, skipped.object_url, skipped.reason])
@@ -108,7 +109,7 @@ def print_summary(outcome: PlanOutcome, out: Path, stream: TextIO) -> None:
         print(f"  {skipped.key}: {skipped.reason}", file=stream)
     if len(outcome.skipped) > _SHOWN_SKIPS:
         print(
-            f"  … {len(outcome.skipped) - _SHOWN_SKIPS:,} more in {out / 'skipped.csv'}",
+            f"  … {len(outcome.skipped) - _SHOWN_SKIPS:,} more in {out / 'skipped.tsv'}",
             file=stream,
         )
     for warning in outcome.warnings:
