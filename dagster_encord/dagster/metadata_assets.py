@@ -6,8 +6,7 @@ with the pipeline's names. The work itself lives in `dagster_encord.metadata` an
 `dagster_encord.encord_client.metadata_ops`; these assets only wire resources and report.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: dagster inspects the context annotations at runtime.
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 

@@ -83,14 +83,15 @@ def record_upsert_outcome(ledger: Ledger, report: UpsertReport) -> tuple[int, in
 
     Returns (fingerprints written, errors written).
     """
-    from sqlalchemy import and_, bindparam, update
+    from sqlalchemy import and_, bindparam, or_, update
 
     from dagster_encord.ledger.tables import files
 
     in_scope = and_(
         files.c.pipeline == ledger.pipeline,
         files.c.object_url == bindparam("url"),
-        files.c.state.in_(UPSERTABLE_STATES),
+        # `in_` expands, which executemany refuses.
+        or_(*(files.c.state == state for state in UPSERTABLE_STATES)),
     )
     ok = [
         {"url": url, "digest": metadata_fingerprint(sent)}

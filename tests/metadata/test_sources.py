@@ -50,7 +50,7 @@ def test_sidecar_naming_rules() -> None:
 def test_sidecar_json_is_read_next_to_the_object(tmp_path: Path, naming: str, name: str) -> None:
     source = _source(tmp_path, {"a.jpg": b"x", name: json.dumps({"k": 1}), "b.jpg": b"y"})
     records = _records(source)
-    sidecar = SidecarJson(source, naming=naming)  # type: ignore[arg-type]
+    sidecar = SidecarJson(source, naming=naming)
     assert sidecar.metadata_for(records["a.jpg"]) == {"k": 1}
     assert sidecar.metadata_for(records["b.jpg"]) is None
 
@@ -163,7 +163,7 @@ def test_sources_merge_in_order_and_isolate_failures(tmp_path: Path) -> None:
 
 def test_callable_must_return_a_dict(tmp_path: Path) -> None:
     source = _source(tmp_path, {"a.jpg": b"x"})
-    bad = FromCallable(lambda r: ["nope"])  # type: ignore[arg-type,return-value]
+    bad = FromCallable(lambda r: ["nope"])
     with pytest.raises(MetadataError, match="must return a dict or None"):
         bad.metadata_for(_records(source)["a.jpg"])
 
