@@ -1,0 +1,158 @@
+"""The emulator's records: plain dataclasses that round-trip through `vars()` for persistence."""
+
+from __future__ import annotations
+
+import uuid as uuid_lib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def new_uuid() -> str:
+    return str(uuid_lib.uuid4())
+
+
+@dataclass
+class Integration:
+    uuid: str
+    title: str
+    provider: str
+
+
+@dataclass
+class Folder:
+    uuid: str
+    name: str
+    description: str
+    parent: str | None
+    client_metadata: dict[str, Any] | None
+    created_at: str
+    last_edited_at: str
+    folder_type: str = "generic"
+    integration_hash: str | None = None
+    remote_url: str | None = None
+    synced_dataset_hash: str | None = None
+
+
+@dataclass
+class Item:
+    uuid: str
+    parent: str
+    item_type: str
+    name: str
+    url: str | None
+    integration_hash: str | None
+    storage_location: str
+    client_metadata: dict[str, Any]
+    created_at: str
+    last_edited_at: str
+    media: dict[str, Any] = field(default_factory=dict)  # StorageItem media fields (camelCase)
+    child_urls: list[str] = field(default_factory=list)  # frames of groups and DICOM series
+    description: str = ""
+    backed_data_units: int = 0
+
+    @property
+    def dedupe_key(self) -> str:
+        """What `skip_duplicate_urls` compares: the URL, or the frame URLs of a group."""
+        return self.url if self.url is not None else "\n".join(self.child_urls)
+
+
+@dataclass
+class UploadJob:
+    uuid: str
+    folder_uuid: str
+    integration_hash: str | None
+    ignore_errors: bool
+    file_name: str | None
+    units: list[dict[str, Any]]
+    skip_duplicates: bool
+    upsert_metadata: bool
+    created_at: str
+    status: str = "PENDING"  # PENDING | DONE | ERROR | CANCELLED
+    done: int = 0
+    error: int = 0
+    cancelled: int = 0
+    items_with_names: list[dict[str, str]] = field(default_factory=list)
+    unit_errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    stalled: bool = False
+
+    @property
+    def pending(self) -> int:
+        return 0 if self.status != "PENDING" else len(self.units) - self.done - self.error
+
+
+@dataclass
+class SyncJob:
+    uuid: str
+    folder_uuid: str
+    status: str  # pending | done | error | cancelled (lower case on the wire)
+    units_done: int = 0
+    units_error: int = 0
+
+
+@dataclass
+class Dataset:
+    uuid: str
+    title: str
+    description: str
+    created_at: str
+    last_edited_at: str
+    backing_folder_uuid: str | None = None
+    data_hashes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DataRow:
+    data_hash: str
+    dataset_hash: str
+    item_uuid: str
+    created_at: str
+    last_edited_at: str
+
+
+@dataclass
+class Ontology:
+    uuid: str
+    title: str
+    description: str
+    editor: dict[str, Any]
+    created_at: str
+    last_edited_at: str
+
+
+@dataclass
+class Project:
+    uuid: str
+    title: str
+    description: str
+    ontology_hash: str
+    dataset_hashes: list[str]
+    created_at: str
+    last_edited_at: str
+    workflow_type: str = "manual"
+
+
+@dataclass
+class LabelRow:
+    label_hash: str
+    project_hash: str
+    data_hash: str
+    branch_name: str
+    created_at: str
+    last_edited_at: str
+    label_status: str = "LABEL_IN_PROGRESS"
+    labels: dict[str, Any] = field(default_factory=dict)  # the saved to_encord_dict() pieces
+
+
+@dataclass
+class OrgDoc:
+    """Organisation-level singletons: metadata schemas (v2 and legacy)."""
+
+    key: str
+    value: Any
+    updated_at: str = field(default_factory=now_iso)

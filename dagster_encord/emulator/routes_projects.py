@@ -1,0 +1,174 @@
+"""v2 dataset, project and ontology routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dagster_encord.emulator.context import Ctx
+from dagster_encord.emulator.records import Dataset, Folder, Ontology, Project, new_uuid, now_iso
+from dagster_encord.emulator.wire import OWNER, ApiError
+
+
+def create_dataset(ctx: Ctx) -> dict[str, Any]:
+    body = ctx.json_object({"title", "description", "createBackingFolder", "legacyCall"})
+    title = body.get("title")
+    if not isinstance(title, str) or not title:
+        raise ApiError(400, "dataset title must be a non-empty string")
+    stamp = now_iso()
+    dataset = Dataset(new_uuid(), title, str(body.get("description") or ""), stamp, stamp)
+    records: list[Any] = [dataset]
+    if body.get("createBackingFolder"):
+        folder = Folder(
+            new_uuid(), title, "", None, None, stamp, stamp, synced_dataset_hash=dataset.uuid
+        )
+        dataset.backing_folder_uuid = folder.uuid
+        records.append(folder)
+    ctx.state.save_many(records)
+    return {"datasetUuid": dataset.uuid, "backingFolderUuid": dataset.backing_folder_uuid}
+
+
+def list_datasets(ctx: Ctx) -> dict[str, Any]:
+    title_eq = ctx.query.get("titleEq")
+    title_like = (ctx.query.get("titleLike") or "").replace("%", "").lower()
+    with ctx.state.lock:
+        return {
+            "result": [
+                {
+                    "datasetUuid": d.uuid,
+                    "title": d.title,
+                    "description": d.description,
+                    "createdAt": d.created_at,
+                    "lastEditedAt": d.last_edited_at,
+                    "userRole": "admin",
+                    "backingFolderUuid": d.backing_folder_uuid,
+                }
+                for d in ctx.state.datasets.values()
+                if (title_eq is None or d.title == title_eq) and title_like in d.title.lower()
+            ]
+        }
+
+
+def project_json(ctx: Ctx, project: Project) -> dict[str, Any]:
+    ontology = ctx.state.ontologies.get(project.ontology_hash)
+    return {
+        "projectHash": project.uuid,
+        "projectType": "manual_qa",
+        "status": "inProgress",
+        "title": project.title,
+        "description": project.description,
+        "createdAt": project.created_at,
+        "creatorEmail": OWNER,
+        "lastEditedAt": project.last_edited_at,
+        "ontologyHash": project.ontology_hash,
+        "editorOntology": ontology.editor if ontology else {},
+        "userRole": 0,
+    }
+
+
+def project_or_403(ctx: Ctx, project_hash: str) -> Project:
+    project = ctx.state.projects.get(project_hash)
+    if project is None:
+        raise ApiError(403, f"project {project_hash} does not exist or you have no access to it")
+    return project
+
+
+def get_project(ctx: Ctx) -> dict[str, Any]:
+    with ctx.state.lock:
+        return project_json(ctx, project_or_403(ctx, ctx.path_params["project_hash"]))
+
+
+def list_projects(ctx: Ctx) -> dict[str, Any]:
+    with ctx.state.lock:
+        projects = sorted(ctx.state.projects.values(), key=lambda p: p.created_at)
+        return ctx.page(projects, lambda p: project_json(ctx, p))
+
+
+def project_datasets(ctx: Ctx) -> dict[str, Any]:
+    with ctx.state.lock:
+        project = project_or_403(ctx, ctx.path_params["project_hash"])
+        datasets = [
+            ctx.state.datasets[h] for h in project.dataset_hashes if h in ctx.state.datasets
+        ]
+        return {
+            "results": [
+                {"datasetHash": d.uuid, "title": d.title, "description": d.description}
+                for d in datasets
+            ]
+        }
+
+
+def ontology_json(ontology: Ontology) -> dict[str, Any]:
+    return {
+        "ontologyUuid": ontology.uuid,
+        "title": ontology.title,
+        "description": ontology.description,
+        "editor": ontology.editor,
+        "createdAt": ontology.created_at,
+        "lastEditedAt": ontology.last_edited_at,
+        "userRole": 0,
+    }
+
+
+def _editor(body: dict[str, Any]) -> dict[str, Any]:
+    editor = body.get("editor") or {"objects": [], "classifications": []}
+    if not isinstance(editor, dict) or not isinstance(editor.get("objects", []), list):
+        raise ApiError(400, "editor must be an ontology structure with objects and classifications")
+    editor.setdefault("objects", [])
+    editor.setdefault("classifications", [])
+    return editor
+
+
+def create_ontology(ctx: Ctx) -> dict[str, Any]:
+    body = ctx.json_object({"title", "description", "editor"})
+    if not isinstance(body.get("title"), str) or not body["title"]:
+        raise ApiError(400, "ontology title must be a non-empty string")
+    stamp = now_iso()
+    ontology = Ontology(
+        new_uuid(), body["title"], str(body.get("description") or ""), _editor(body), stamp, stamp
+    )
+    ctx.state.save(ontology)
+    return ontology_json(ontology)
+
+
+def ontology_or_403(ctx: Ctx) -> Ontology:
+    ontology = ctx.state.ontologies.get(ctx.path_params["ontology_hash"])
+    if ontology is None:
+        raise ApiError(
+            403,
+            f"ontology {ctx.path_params['ontology_hash']} does not exist or is not accessible",
+        )
+    return ontology
+
+
+def get_ontology(ctx: Ctx) -> dict[str, Any]:
+    return ontology_json(ontology_or_403(ctx))
+
+
+def save_ontology(ctx: Ctx) -> dict[str, Any]:
+    body = ctx.json_object({"title", "description", "editor"})
+    with ctx.state.lock:
+        ontology = ontology_or_403(ctx)
+        ontology.title = str(body.get("title") or ontology.title)
+        ontology.description = str(body.get("description") or "")
+        ontology.editor = _editor(body)
+        ontology.last_edited_at = now_iso()
+        ctx.state.save(ontology)
+    return {}
+
+
+def list_ontologies(ctx: Ctx) -> dict[str, Any]:
+    with ctx.state.lock:
+        return {"results": [ontology_json(o) for o in ctx.state.ontologies.values()]}
+
+
+ROUTES = [
+    ("POST", "/v2/public/datasets", create_dataset),
+    ("GET", "/v2/public/datasets/list", list_datasets),
+    ("GET", "/v2/public/projects", list_projects),
+    ("GET", "/v2/public/projects/{project_hash}", get_project),
+    ("GET", "/v2/public/projects/{project_hash}/datasets", project_datasets),
+    ("GET", "/v2/public/ontologies", list_ontologies),
+    ("POST", "/v2/public/ontologies", create_ontology),
+    ("GET", "/v2/public/ontologies/{ontology_hash}", get_ontology),
+    ("PUT", "/v2/public/ontologies/{ontology_hash}", save_ontology),
+]

@@ -1,0 +1,451 @@
+"""v2 storage routes: folders, items, bulk get/patch, deletion, integrations, bearer tokens."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from dagster_encord.emulator.context import Ctx
+from dagster_encord.emulator.manifest import check_metadata_size
+from dagster_encord.emulator.metadata import check_item_metadata
+from dagster_encord.emulator.records import Folder, Item, new_uuid, now_iso
+from dagster_encord.emulator.wire import ApiError, folder_json, item_json
+
+BULK_LIMIT = 1000
+ITEM_PATCH_FIELDS = {
+    "name",
+    "description",
+    "clientMetadata",
+    "timeseriesSettings",
+    "sceneViewSettings",
+    "sceneLayout",
+}
+FOLDER_PATCH_FIELDS = {"name", "description", "clientMetadata"}
+SUMMARY_FIELDS = {
+    "video": "videos",
+    "image": "images",
+    "imageGroup": "imageGroups",
+    "imageSequence": "imageSequences",
+    "dicomFile": "dicomFiles",
+    "dicomSeries": "dicomSeries",
+    "nifti": "niftis",
+    "audio": "audios",
+    "pdf": "pdfs",
+    "plainText": "plainTexts",
+}
+
+
+def folder_or_403(ctx: Ctx, folder_uuid: str) -> Folder:
+    folder = ctx.state.folders.get(folder_uuid)
+    if folder is None:
+        raise ApiError(403, f"folder {folder_uuid} does not exist or you have no access to it")
+    return folder
+
+
+def item_or_403(ctx: Ctx, item_uuid: str) -> Item:
+    item = ctx.state.items.get(item_uuid)
+    if item is None:
+        raise ApiError(403, f"storage item {item_uuid} does not exist or you have no access to it")
+    return item
+
+
+# --- folders -------------------------------------------------------------------------------
+
+
+def create_folder(ctx: Ctx) -> dict[str, Any]:
+    body = ctx.json_object(
+        {"name", "description", "parent", "clientMetadata", "cloudSyncedFolderParams"}
+    )
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ApiError(400, "folder name must be a non-empty string")
+    metadata = body.get("clientMetadata")
+    if metadata is not None:
+        try:
+            metadata = json.loads(metadata) if isinstance(metadata, str) else None
+        except ValueError:
+            metadata = None
+        if not isinstance(metadata, dict):
+            raise ApiError(400, "clientMetadata must be a JSON-encoded object string")
+    stamp = now_iso()
+    folder = Folder(
+        uuid=new_uuid(),
+        name=name,
+        description=str(body.get("description") or ""),
+        parent=body.get("parent"),
+        client_metadata=metadata,
+        created_at=stamp,
+        last_edited_at=stamp,
+    )
+    with ctx.state.lock:
+        if folder.parent is not None:
+            folder_or_403(ctx, folder.parent)
+        synced = body.get("cloudSyncedFolderParams")
+        if synced is not None:
+            if (
+                not isinstance(synced, dict)
+                or synced.get("integrationUuid") not in ctx.state.integrations
+            ):
+                raise ApiError(
+                    400, "cloudSyncedFolderParams.integrationUuid is not a known integration"
+                )
+            folder.folder_type = "cloudLinked"
+            folder.integration_hash = synced["integrationUuid"]
+            folder.remote_url = str(synced.get("remoteUrl") or "")
+        ctx.state.save(folder)
+        return folder_json(ctx.state, folder)
+
+
+def get_folder(ctx: Ctx) -> dict[str, Any]:
+    with ctx.state.lock:
+        return folder_json(ctx.state, folder_or_403(ctx, ctx.path_params["folder_uuid"]))
+
+
+def _apply_folder_patch(ctx: Ctx, folder: Folder, patch: Any, where: str) -> None:
+    if not isinstance(patch, dict):
+        raise ApiError(400, f"{where} must be a JSON object")
+    for key in patch:
+        if key not in FOLDER_PATCH_FIELDS:
+            raise ApiError(400, f"{where}: unknown field '{key}'")
+    if "name" in patch:
+        if not isinstance(patch["name"], str) or not patch["name"]:
+            raise ApiError(400, f"{where}.name must be a non-empty string")
+        folder.name = patch["name"]
+    if "description" in patch:
+        folder.description = str(patch["description"] or "")
+    if "clientMetadata" in patch:
+        if patch["clientMetadata"] is not None and not isinstance(patch["clientMetadata"], dict):
+            raise ApiError(400, f"{where}.clientMetadata must be an object")
+        folder.client_metadata = patch["clientMetadata"]
+    folder.last_edited_at = now_iso()
+
+
+def update_folder(ctx: Ctx) -> dict[str, Any]:
+    with ctx.state.lock:
+        folder = folder_or_403(ctx, ctx.path_params["folder_uuid"])
+        _apply_folder_patch(ctx, folder, ctx.json(), "request body")
+        ctx.state.save(folder)
+        return folder_json(ctx.state, folder)
+
+
+def patch_folders_bulk(ctx: Ctx) -> dict[str, Any]:
+    patches = ctx.json_object({"folderPatches"}).get("folderPatches")
+    if not isinstance(patches, dict):
+        raise ApiError(400, "folderPatches must be an object keyed by folder uuid")
+    if len(patches) > BULK_LIMIT:
+        raise ApiError(
+            400, f"folderPatches has {len(patches)} folders; the limit is {BULK_LIMIT} per request"
+        )
+    with ctx.state.lock:
+        folders = [folder_or_403(ctx, folder_uuid) for folder_uuid in patches]
+        for folder in folders:
+            _apply_folder_patch(ctx, folder, patches[folder.uuid], f"folderPatches[{folder.uuid}]")
+        ctx.state.save_many(folders)
+        return {"results": [folder_json(ctx.state, f) for f in folders]}
+
+
+def delete_folder(ctx: Ctx) -> dict[str, Any]:
+    with ctx.state.lock:
+        folder = folder_or_403(ctx, ctx.path_params["folder_uuid"])
+        subtree = ctx.state.subtree(folder.uuid)
+        item_uuids = [u for f in subtree for u in ctx.state.folder_items.get(f, {})]
+        ctx.state.drop("item", item_uuids)
+        ctx.state.drop("folder", subtree)
+        return {"removedItemsCount": len(item_uuids), "removedFoldersCount": len(subtree)}
+
+
+def _sorted_folders(ctx: Ctx, folders: list[Folder]) -> list[Folder]:
+    search = (ctx.query.get("search") or "").lower()
+    synced = ctx.q_bool("datasetSynced")
+    chosen = [
+        f
+        for f in folders
+        if search in f.name.lower()
+        and (synced is None or (f.synced_dataset_hash is not None) == synced)
+    ]
+    order = ctx.query.get("order", "name")
+    if order not in ("name", "createdAt"):
+        raise ApiError(400, f"order={order!r} must be name or createdAt")
+    chosen.sort(key=(lambda f: f.name) if order == "name" else (lambda f: f.created_at))
+    if ctx.q_bool("desc", False):
+        chosen.reverse()
+    return chosen
+
+
+def list_top_folders(ctx: Ctx) -> dict[str, Any]:
+    with ctx.state.lock:
+        folders = [f for f in ctx.state.folders.values() if f.parent is None]
+        return ctx.page(_sorted_folders(ctx, folders), lambda f: folder_json(ctx.state, f))
+
+
+def search_folders(ctx: Ctx) -> dict[str, Any]:
+    with ctx.state.lock:
+        folders = list(ctx.state.folders.values())
+        return ctx.page(_sorted_folders(ctx, folders), lambda f: folder_json(ctx.state, f))
+
+
+def list_subfolders(ctx: Ctx) -> dict[str, Any]:
+    with ctx.state.lock:
+        folder = folder_or_403(ctx, ctx.path_params["folder_uuid"])
+        if ctx.q_bool("isRecursive", False):
+            wanted = set(ctx.state.subtree(folder.uuid)) - {folder.uuid}
+            folders = [ctx.state.folders[u] for u in wanted]
+        else:
+            folders = [f for f in ctx.state.folders.values() if f.parent == folder.uuid]
+        return ctx.page(_sorted_folders(ctx, folders), lambda f: folder_json(ctx.state, f))
+
+
+def folder_summary(ctx: Ctx) -> dict[str, Any]:
+    with ctx.state.lock:
+        folder = folder_or_403(ctx, ctx.path_params["folder_uuid"])
+        summary: dict[str, Any] = {name: 0 for name in SUMMARY_FIELDS.values()}
+        item_uuids = ctx.state.folder_items.get(folder.uuid, {})
+        total_size = 0.0
+        for item_uuid in item_uuids:
+            item = ctx.state.items[item_uuid]
+            summary[SUMMARY_FIELDS.get(item.item_type, "images")] += 1
+            total_size += float(item.media.get("fileSize") or 0)
+        summary.update(
+            files=len(item_uuids),
+            folders=sum(1 for f in ctx.state.folders.values() if f.parent == folder.uuid),
+            tombstones=0,
+            uploadJobs=sum(
+                1 for j in ctx.state.upload_jobs.values() if j.folder_uuid == folder.uuid
+            ),
+            totalSize=total_size,
+        )
+        return summary
+
+
+def move_folders(ctx: Ctx) -> dict[str, Any]:
+    body = ctx.json_object({"folderUuids", "newParentUuid"})
+    with ctx.state.lock:
+        parent = body.get("newParentUuid")
+        if parent is not None:
+            folder_or_403(ctx, parent)
+        folders = [folder_or_403(ctx, u) for u in body.get("folderUuids") or []]
+        for folder in folders:
+            if parent in ctx.state.subtree(folder.uuid):
+                raise ApiError(400, f"cannot move folder {folder.uuid} into its own subtree")
+            folder.parent = parent
+        ctx.state.save_many(folders)
+    return {}
+
+
+# --- items ---------------------------------------------------------------------------------
+
+
+def _listing(ctx: Ctx, folder_uuids: list[str], recursive: bool) -> list[str]:
+    search = (ctx.query.get("search") or "").lower()
+    item_types = tuple(sorted(ctx.q_list("itemTypes")))
+    in_dataset = ctx.q_bool("isInDataset")
+    order = ctx.query.get("order", "name")
+    if order not in ("name", "createdAt"):
+        raise ApiError(400, f"order={order!r} must be name or createdAt")
+    desc = bool(ctx.q_bool("desc", False))
+    state = ctx.state
+    versions = tuple(state.folder_version[f] for f in folder_uuids)
+    cache_key = (tuple(folder_uuids), search, item_types, in_dataset, order, desc, versions)
+    cached = state.listing_cache.get(cache_key)
+    if cached is not None:
+        return cached
+    chosen: list[Item] = []
+    for folder_uuid in folder_uuids:
+        for item_uuid in state.folder_items.get(folder_uuid, {}):
+            item = state.items[item_uuid]
+            if search and search not in item.name.lower():
+                continue
+            if item_types and item.item_type not in item_types:
+                continue
+            if in_dataset is not None and (item.backed_data_units > 0) != in_dataset:
+                continue
+            chosen.append(item)
+    chosen.sort(
+        key=(lambda i: (i.name, i.uuid)) if order == "name" else (lambda i: (i.created_at, i.uuid)),
+        reverse=desc,
+    )
+    if len(state.listing_cache) > 64:
+        state.listing_cache.clear()
+    result = [i.uuid for i in chosen]
+    state.listing_cache[cache_key] = result
+    return result
+
+
+def list_items(ctx: Ctx) -> dict[str, Any]:
+    with ctx.state.lock:
+        folder = folder_or_403(ctx, ctx.path_params["folder_uuid"])
+        recursive = bool(ctx.q_bool("isRecursive", False))
+        folders = ctx.state.subtree(folder.uuid) if recursive else [folder.uuid]
+        uuids = _listing(ctx, folders, recursive)
+        sign = bool(ctx.q_bool("signUrls", False))
+        metadata = bool(ctx.q_bool("includeClientMetadata", True))
+        return ctx.page(uuids, lambda u: item_json(ctx.state.items[u], sign, metadata))
+
+
+def search_items(ctx: Ctx) -> dict[str, Any]:
+    with ctx.state.lock:
+        uuids = _listing(ctx, list(ctx.state.folders), recursive=True)
+        sign = bool(ctx.q_bool("signUrls", False))
+        return ctx.page(uuids, lambda u: item_json(ctx.state.items[u], sign))
+
+
+def get_item(ctx: Ctx) -> dict[str, Any]:
+    with ctx.state.lock:
+        item = item_or_403(ctx, ctx.path_params["item_uuid"])
+        return item_json(item, bool(ctx.q_bool("signUrl", False)))
+
+
+def get_items_bulk(ctx: Ctx) -> dict[str, Any]:
+    body = ctx.json_object({"itemUuids", "signUrls"})
+    uuids = body.get("itemUuids")
+    if not isinstance(uuids, list):
+        raise ApiError(400, "itemUuids must be a list of item uuids")
+    sign = bool(body.get("signUrls", False))
+    with ctx.state.lock:
+        return {"results": [item_json(item_or_403(ctx, str(u)), sign) for u in uuids]}
+
+
+def _apply_item_patch(ctx: Ctx, item: Item, patch: Any, where: str) -> None:
+    if not isinstance(patch, dict):
+        raise ApiError(400, f"{where} must be a JSON object")
+    for key in patch:
+        if key not in ITEM_PATCH_FIELDS:
+            raise ApiError(
+                400,
+                f"{where}: unknown field '{key}' (allowed: {', '.join(sorted(ITEM_PATCH_FIELDS))})",
+            )
+    if "name" in patch:
+        if not isinstance(patch["name"], str) or not patch["name"]:
+            raise ApiError(400, f"{where}.name must be a non-empty string")
+        item.name = patch["name"]
+    if "description" in patch:
+        item.description = str(patch["description"] or "")
+    if "clientMetadata" in patch:
+        metadata = patch["clientMetadata"]
+        if not isinstance(metadata, dict):
+            raise ApiError(400, f"{where}.clientMetadata must be a JSON object")
+        check_metadata_size(metadata, where)
+        problem = check_item_metadata(ctx.state, metadata)
+        if problem is not None:
+            raise ApiError(400, f"{where}.clientMetadata (item {item.uuid}, {item.url}): {problem}")
+        item.client_metadata = metadata
+    item.last_edited_at = now_iso()
+
+
+def update_item(ctx: Ctx) -> dict[str, Any]:
+    with ctx.state.lock:
+        folder = folder_or_403(ctx, ctx.path_params["folder_uuid"])
+        item = item_or_403(ctx, ctx.path_params["item_uuid"])
+        if item.parent != folder.uuid:
+            raise ApiError(400, f"item {item.uuid} is not in folder {folder.uuid}")
+        _apply_item_patch(ctx, item, ctx.json(), "request body")
+        ctx.state.save(item)
+        return item_json(item)
+
+
+def patch_items_bulk(ctx: Ctx) -> dict[str, Any]:
+    patches = ctx.json_object({"itemPatches"}).get("itemPatches")
+    if not isinstance(patches, dict):
+        raise ApiError(400, "itemPatches must be an object keyed by item uuid")
+    if len(patches) > BULK_LIMIT:
+        raise ApiError(
+            400, f"itemPatches has {len(patches)} items; the limit is {BULK_LIMIT} per request"
+        )
+    with ctx.state.lock:
+        items = [item_or_403(ctx, item_uuid) for item_uuid in patches]
+        # Validate every patch before applying any, so a bad entry changes nothing.
+        originals = [(i, i.name, i.description, i.client_metadata, i.last_edited_at) for i in items]
+        try:
+            for item in items:
+                _apply_item_patch(ctx, item, patches[item.uuid], f"itemPatches[{item.uuid}]")
+        except ApiError:
+            for item, name, description, metadata, edited in originals:
+                item.name, item.description, item.client_metadata, item.last_edited_at = (
+                    name,
+                    description,
+                    metadata,
+                    edited,
+                )
+            raise
+        ctx.state.save_many(items)
+        return {"results": [item_json(i) for i in items]}
+
+
+def delete_items(ctx: Ctx) -> dict[str, Any]:
+    body = ctx.json_object({"childUuids", "removeUnusedFrames"})
+    uuids = body.get("childUuids")
+    if not isinstance(uuids, list):
+        raise ApiError(400, "childUuids must be a list of item uuids")
+    with ctx.state.lock:
+        folder = folder_or_403(ctx, ctx.path_params["folder_uuid"])
+        for item_uuid in uuids:
+            item = item_or_403(ctx, str(item_uuid))
+            if item.parent != folder.uuid:
+                raise ApiError(
+                    400, f"item {item_uuid} is not a direct child of folder {folder.uuid}"
+                )
+        ctx.state.drop("item", [str(u) for u in uuids])
+        return {"removedItemsCount": len(uuids), "removedFoldersCount": 0}
+
+
+def move_items(ctx: Ctx) -> dict[str, Any]:
+    body = ctx.json_object({"itemUuids", "newParentUuid", "allowSyncedDatasetMove"})
+    with ctx.state.lock:
+        folder_or_403(ctx, ctx.path_params["folder_uuid"])
+        target = folder_or_403(ctx, str(body.get("newParentUuid")))
+        items = [item_or_403(ctx, str(u)) for u in body.get("itemUuids") or []]
+        for item in items:
+            ctx.state.drop("item", [item.uuid])
+            item.parent = target.uuid
+        ctx.state.save_many(items)
+    return {}
+
+
+# --- integrations and identity -------------------------------------------------------------
+
+
+def list_integrations(ctx: Ctx) -> dict[str, Any]:
+    wanted_uuids = set(ctx.q_list("filterIntegrationUuids"))
+    wanted_titles = set(ctx.q_list("filterIntegrationTitles"))
+    with ctx.state.lock:
+        return {
+            "result": [
+                {"integrationUuid": i.uuid, "title": i.title}
+                for i in ctx.state.integrations.values()
+                if (not wanted_uuids or i.uuid in wanted_uuids)
+                and (not wanted_titles or i.title in wanted_titles)
+            ]
+        }
+
+
+def bearer_token(ctx: Ctx) -> dict[str, Any]:
+    return {"token": ctx.core.add_token(user=ctx.user)}
+
+
+def organisation_tags(ctx: Ctx) -> dict[str, Any]:
+    return {"results": []}
+
+
+ROUTES = [
+    ("GET", "/v2/public/storage/folders", list_top_folders),
+    ("POST", "/v2/public/storage/folders", create_folder),
+    ("PATCH", "/v2/public/storage/folders/patch-bulk", patch_folders_bulk),
+    ("POST", "/v2/public/storage/folders/move", move_folders),
+    ("GET", "/v2/public/storage/search/folders", search_folders),
+    ("GET", "/v2/public/storage/search/items", search_items),
+    ("POST", "/v2/public/storage/items/get-bulk", get_items_bulk),
+    ("PATCH", "/v2/public/storage/items/patch-bulk", patch_items_bulk),
+    ("GET", "/v2/public/storage/items/{item_uuid}", get_item),
+    ("GET", "/v2/public/storage/folders/{folder_uuid}", get_folder),
+    ("PATCH", "/v2/public/storage/folders/{folder_uuid}", update_folder),
+    ("DELETE", "/v2/public/storage/folders/{folder_uuid}", delete_folder),
+    ("GET", "/v2/public/storage/folders/{folder_uuid}/folders", list_subfolders),
+    ("GET", "/v2/public/storage/folders/{folder_uuid}/summary", folder_summary),
+    ("GET", "/v2/public/storage/folders/{folder_uuid}/items", list_items),
+    ("POST", "/v2/public/storage/folders/{folder_uuid}/items/delete", delete_items),
+    ("POST", "/v2/public/storage/folders/{folder_uuid}/items/move", move_items),
+    ("PATCH", "/v2/public/storage/folders/{folder_uuid}/items/{item_uuid}", update_item),
+    ("GET", "/v2/public/cloud-integrations", list_integrations),
+    ("GET", "/v2/public/user/bearer-token", bearer_token),
+    ("GET", "/v2/public/organisation/organisation-tags", organisation_tags),
+]
