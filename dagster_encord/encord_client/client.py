@@ -69,7 +69,8 @@ class FolderItem:
     url: str | None
 
 
-def _is_uuid(value: str) -> bool:
+def is_uuid(value: str) -> bool:
+    """True when `value` is a uuid (a folder or integration given by id, not by title)."""
     try:
         uuid.UUID(value)
     except ValueError:
@@ -175,7 +176,7 @@ class EncordClient:
             return self._folders[folder]
         doing = f"resolving Encord folder {folder!r}"
         try:
-            if _is_uuid(folder):
+            if is_uuid(folder):
                 found = self._user_client.get_storage_folder(folder)
             else:
                 matches = [
@@ -208,7 +209,7 @@ class EncordClient:
         """A cloud integration given by uuid or by exact title."""
         doing = f"resolving Encord cloud integration {integration!r}"
         try:
-            if _is_uuid(integration):
+            if is_uuid(integration):
                 found = self._user_client.get_cloud_integrations(
                     filter_integration_uuids=[integration]
                 )
@@ -308,6 +309,16 @@ class EncordClient:
         return int(response.units_cancelled_count)
 
     # --- items ---------------------------------------------------------------------------------
+
+    def item_urls(self, item_uuids: list[str]) -> dict[str, str | None]:
+        """item uuid -> object URL (None for grouped items), in one bulk request."""
+        if not item_uuids:
+            return {}
+        try:
+            items = self._user_client.get_storage_items(item_uuids)
+        except Exception as error:
+            raise translate_sdk_error(error, f"reading {len(item_uuids)} storage items") from None
+        return {str(item.uuid): item.url for item in items}
 
     def iter_folder_items(self, folder: str, page_size: int = 1000) -> Iterator[FolderItem]:
         """Every item directly in the folder (url is None for grouped items)."""

@@ -1,0 +1,86 @@
+"""Names and small helpers shared by the factory, sensors and checks of one pipeline."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import dagster as dg
+
+from dagster_encord.dagster.resources import EncordResource, LedgerResource
+from dagster_encord.dagster.steps import IngestionSettings
+from dagster_encord.encord_client.client import EncordClient
+from dagster_encord.ledger import Ledger
+
+
+@dataclass(frozen=True)
+class PipelineNames:
+    """Asset keys, job, sensor and partition names of one pipeline, and resource lookups."""
+
+    name: str
+    encord_key: str = "encord"
+    ledger_key: str = "ledger"
+    partition_batch_size: int = 500
+
+    def key(self, asset: str) -> dg.AssetKey:
+        return dg.AssetKey([self.name, asset])
+
+    @property
+    def partitions(self) -> str:
+        return f"{self.name}__chunks"
+
+    @property
+    def chunk_job(self) -> str:
+        return f"{self.name}__register_chunk"
+
+    @property
+    def checks_job(self) -> str:
+        return f"{self.name}__checks"
+
+    def sensor(self, kind: str) -> str:
+        return f"{self.name}__{kind}"
+
+    def ledger(self, resources: Any, settings: IngestionSettings) -> Ledger:
+        resource: LedgerResource = getattr(resources, self.ledger_key)
+        return resource.get_ledger(self.name, max_attempts=settings.max_attempts)
+
+    def client(self, resources: Any, *, max_retries: int | None = None) -> EncordClient:
+        resource: EncordResource = getattr(resources, self.encord_key)
+        return resource.get_client(max_retries=max_retries)
+
+    def default_manifest_root(self, instance: dg.DagsterInstance) -> str:
+        """`file://` folder for manifests when no manifest_url is set: under DAGSTER_HOME."""
+        home = os.environ.get("DAGSTER_HOME") or instance.root_directory
+        root = Path(home) / "encord_manifests"
+        root.mkdir(parents=True, exist_ok=True)
+        return root.resolve().as_uri()
+
+
+def add_partitions(
+    instance: dg.DagsterInstance, partitions_def_name: str, keys: Sequence[str], batch_size: int
+) -> None:
+    """Add dynamic partitions in batches (one storage call per batch, existing keys skipped)."""
+    for start in range(0, len(keys), batch_size):
+        instance.add_dynamic_partitions(partitions_def_name, list(keys[start : start + batch_size]))
+
+
+def partition_requests(
+    partitions_def_name: str, keys: Sequence[str], batch_size: int
+) -> list[dg.AddDynamicPartitionsRequest]:
+    """The same batching for a sensor result."""
+    return [
+        dg.AddDynamicPartitionsRequest(partitions_def_name, list(keys[start : start + batch_size]))
+        for start in range(0, len(keys), batch_size)
+    ]
+
+
+def folder_link(domain: str, folder_uuid: str) -> str:
+    """A link to the folder: the Encord web app for Encord's API hosts, else the API resource."""
+    host = urlparse(domain).hostname or ""
+    if host.startswith("api.") and host.endswith("encord.com"):
+        return f"https://app.{host[len('api.') :]}/index/folders/{folder_uuid}"
+    return f"{domain.rstrip('/')}/v2/public/storage/folders/{folder_uuid}"

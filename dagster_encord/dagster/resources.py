@@ -1,0 +1,97 @@
+"""Dagster resources: configuration plus a `get_...()` that builds the plain client.
+
+`EncordResource` holds the SSH key or bearer token (pass them with `dg.EnvVar`), the domain and
+request settings; `get_client()` returns an `EncordClient`, which is also the test seam.
+`LedgerResource` points at the ledger database (SQLite under DAGSTER_HOME by default).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import dagster as dg
+from pydantic import Field
+
+from dagster_encord.encord_client.client import DEFAULT_DOMAIN, EncordClient, RequestSettings
+from dagster_encord.errors import EncordAuthError
+
+if TYPE_CHECKING:
+    from dagster_encord.ledger import Ledger
+
+_SECRET_FIELDS = ("ssh_private_key", "bearer_token")
+
+
+class EncordResource(dg.ConfigurableResource):
+    """Credentials and request settings for one Encord domain.
+
+    Example::
+
+        EncordResource(ssh_private_key=dg.EnvVar("ENCORD_SSH_KEY"))
+    """
+
+    ssh_private_key: str | None = Field(
+        default=None,
+        description="Private ed25519 key (OpenSSH PEM). Pass with dg.EnvVar; never logged.",
+    )
+    bearer_token: str | None = Field(
+        default=None, description="Bearer token instead of a key. Pass with dg.EnvVar."
+    )
+    domain: str = Field(default=DEFAULT_DOMAIN, description="Encord API origin.")
+    max_retries: int = Field(default=3, description="SDK retries of idempotent requests.")
+    backoff_factor: float = Field(default=1.5, description="SDK retry backoff factor (seconds).")
+    connect_timeout: int = Field(default=30, description="Seconds to connect.")
+    read_timeout: int = Field(default=120, description="Seconds to read one response.")
+
+    def __repr__(self) -> str:
+        shown = {
+            "domain": self.domain,
+            "auth": "ssh_key" if self.ssh_private_key else "bearer" if self.bearer_token else None,
+        }
+        return f"EncordResource({shown})"
+
+    __str__ = __repr__
+
+    def get_client(self, *, max_retries: int | None = None) -> EncordClient:
+        """A client for this domain. Pass `max_retries=0` where a caller has a time budget."""
+        settings = RequestSettings(
+            max_retries=self.max_retries if max_retries is None else max_retries,
+            backoff_factor=self.backoff_factor,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            write_timeout=self.read_timeout,
+        )
+        if self.ssh_private_key:
+            return EncordClient.from_ssh_key(
+                self.ssh_private_key, domain=self.domain, settings=settings
+            )
+        if self.bearer_token:
+            return EncordClient.from_bearer_token(
+                self.bearer_token, domain=self.domain, settings=settings
+            )
+        raise EncordAuthError(
+            "EncordResource has neither ssh_private_key nor bearer_token; set one, e.g. "
+            "EncordResource(ssh_private_key=dg.EnvVar('ENCORD_SSH_KEY'))"
+        )
+
+
+class LedgerResource(dg.ConfigurableResource):
+    """Where the ledger lives: a SQLAlchemy URL (SQLite by default, PostgreSQL in production)."""
+
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL (postgresql://...). Default: SQLite in DAGSTER_HOME.",
+    )
+
+    def __repr__(self) -> str:
+        # A PostgreSQL URL may carry a password.
+        return "LedgerResource(url=<set>)" if self.url else "LedgerResource(url=<default>)"
+
+    __str__ = __repr__
+
+    def get_ledger(self, pipeline: str, *, max_attempts: int = 5) -> Ledger:
+        """The ledger rows of one pipeline (tables are created on first use)."""
+        from dagster_encord.ledger import Ledger
+
+        if self.url:
+            return Ledger(self.url, pipeline=pipeline, max_attempts=max_attempts)
+        return Ledger.for_dagster_home(pipeline, max_attempts=max_attempts)

@@ -1,0 +1,213 @@
+"""The pipeline's three sensors. Cursors stay small; the ledger is the source of truth.
+
+- `new_objects`: lists incrementally (watermark + keys at the watermark), diffs into the ledger,
+  plans, and requests one run per planned chunk with the chunk id as run key.
+- `job_status`: polls submitted jobs (timeout 0, no SDK retries) within a time budget, records
+  item uuids and classified unit errors, and relaunches chunks whose run died before finishing
+  its POST (write-ahead state `planned`/`submitting` with no live run).
+- `retries`: failed files whose backoff passed go back to planning in new chunks; permanent
+  failures and exhausted files were already quarantined when their job result was recorded.
+"""
+
+# No `from __future__ import annotations`: dagster reads the context annotations at runtime.
+
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import dagster as dg
+
+from dagster_encord.dagster import steps
+from dagster_encord.dagster.naming import PipelineNames, partition_requests
+from dagster_encord.errors import EncordRateLimitedError
+from dagster_encord.ledger import Ledger
+from dagster_encord.sources import ListingCursor, ObjectRecord, list_new_pages
+
+_LIVE_RUN_STATUSES = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+
+@dataclass(frozen=True)
+class SensorOptions:
+    interval_seconds: int = 30
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED
+    # A chunk left `planned`/`submitting` with no live run for this long is relaunched.
+    heal_after_seconds: float = 60.0
+    # The clock the retry sensor compares backoffs against (tests move it forward).
+    clock: Callable[[], datetime] | None = None
+
+
+def _chunk_runs(
+    names: PipelineNames, settings: steps.IngestionSettings, ledger: Ledger
+) -> tuple[list[str], list[dg.RunRequest]]:
+    """Run requests (run key = chunk id) for every chunk waiting to be submitted."""
+    waiting = [chunk.chunk_id for chunk in ledger.chunks_in_state("planned")]
+    return waiting, [
+        dg.RunRequest(run_key=chunk_id, partition_key=chunk_id, tags={"encord/chunk": chunk_id})
+        for chunk_id in waiting
+    ]
+
+
+def build_sensors(
+    names: PipelineNames,
+    settings: steps.IngestionSettings,
+    *,
+    job_name: str,
+    options: SensorOptions,
+) -> list[dg.SensorDefinition]:
+    registered_key = names.key("registered_files")
+
+    @dg.sensor(
+        name=names.sensor("new_objects"),
+        job_name=job_name,
+        minimum_interval_seconds=options.interval_seconds,
+        default_status=options.default_status,
+        required_resource_keys={names.ledger_key},
+        description=f"New objects under {settings.source_url}: one run per planned chunk.",
+    )
+    def new_objects(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        ledger = names.ledger(context.resources, settings)
+        cursor = ListingCursor.from_json(context.cursor)
+        source = settings.open_source()
+        seen: list[int] = [0]
+
+        def pages() -> Iterator[list[ObjectRecord]]:
+            nonlocal cursor
+            for page in list_new_pages(
+                source,
+                cursor,
+                settings.prefix,
+                include=settings.include,
+                exclude=settings.exclude,
+                page_size=settings.page_size,
+            ):
+                cursor = cursor.advance(page)
+                seen[0] += len(page)
+                yield page
+
+        steps.ingest_and_plan(settings, ledger, pages(), complete=False)
+        waiting, runs = _chunk_runs(names, settings, ledger)
+        return dg.SensorResult(
+            run_requests=runs,
+            dynamic_partitions_requests=partition_requests(
+                names.partitions, waiting, names.partition_batch_size
+            ),
+            cursor=cursor.to_json(),
+            skip_reason=None if runs else f"{seen[0]} new objects, no chunk waiting",
+        )
+
+    @dg.sensor(
+        name=names.sensor("job_status"),
+        job_name=job_name,
+        minimum_interval_seconds=options.interval_seconds,
+        default_status=options.default_status,
+        required_resource_keys={names.ledger_key, names.encord_key},
+        description="Polls submitted upload jobs and records their items and errors.",
+    )
+    def job_status(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        ledger = names.ledger(context.resources, settings)
+        state = json.loads(context.cursor) if context.cursor else {}
+        events: list[dg.AssetMaterialization] = []
+        note = ""
+        if time.time() < float(state.get("not_before", 0)):
+            note = "rate limited; waiting for Retry-After"
+        elif ledger.chunks_in_state("submitted"):
+            # No SDK retries here: a 429's Retry-After would be slept through, past the budget.
+            client = names.client(context.resources, max_retries=0)
+            try:
+                report = steps.poll_submitted(
+                    client, ledger, settings, budget_seconds=settings.poll_budget_seconds
+                )
+            except EncordRateLimitedError as error:
+                report = steps.PollReport(rate_limited=True, retry_after=error.retry_after)
+            for chunk_id, outcome in report.finished.items():
+                events.append(
+                    dg.AssetMaterialization(
+                        asset_key=registered_key,
+                        partition=chunk_id,
+                        metadata={
+                            "registered": outcome.registered,
+                            "failures": outcome.failed,
+                            "quarantined": outcome.quarantined,
+                            "unaccounted": outcome.unaccounted,
+                        },
+                    )
+                )
+            state = {}
+            if report.rate_limited:
+                state["not_before"] = time.time() + (report.retry_after or 10.0)
+            note = f"{len(report.finished)} jobs finished, {len(report.pending)} pending" + (
+                " (rate limited)" if report.rate_limited else ""
+            )
+        runs = _heal_requests(context, names, ledger, options.heal_after_seconds)
+        return dg.SensorResult(
+            run_requests=runs,
+            asset_events=events,
+            cursor=json.dumps(state, separators=(",", ":")),
+            skip_reason=None if runs or events else (note or "no submitted jobs"),
+        )
+
+    @dg.sensor(
+        name=names.sensor("retries"),
+        job_name=job_name,
+        minimum_interval_seconds=options.interval_seconds,
+        default_status=options.default_status,
+        required_resource_keys={names.ledger_key},
+        description="Failed files whose backoff passed: re-planned into new chunks.",
+    )
+    def retries(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        ledger = names.ledger(context.resources, settings)
+        now = options.clock() if options.clock else None
+        requeued = ledger.requeue(now=now)
+        if requeued:
+            ledger.plan(settings.planner)
+        waiting, runs = _chunk_runs(names, settings, ledger)
+        return dg.SensorResult(
+            run_requests=runs,
+            dynamic_partitions_requests=partition_requests(
+                names.partitions, waiting, names.partition_batch_size
+            ),
+            skip_reason=None if runs else "no failed file is due for a retry",
+        )
+
+    return [new_objects, job_status, retries]
+
+
+def _heal_requests(
+    context: dg.SensorEvaluationContext,
+    names: PipelineNames,
+    ledger: Ledger,
+    heal_after_seconds: float,
+) -> Sequence[dg.RunRequest]:
+    """Relaunch chunks stuck in `planned`/`submitting` whose runs all ended.
+
+    Their first run key (the chunk id) is spent, so the new key counts the runs already made.
+    """
+    requests: list[dg.RunRequest] = []
+    for chunk in ledger.chunks_in_state("planned", "submitting"):
+        runs = context.instance.get_runs(
+            filters=dg.RunsFilter(
+                job_name=names.chunk_job, tags={"dagster/partition": chunk.chunk_id}
+            )
+        )
+        if not runs or any(run.status in _LIVE_RUN_STATUSES for run in runs):
+            continue  # never launched (new_objects launches it) or still running
+        ended = [context.instance.get_run_record_by_id(run.run_id) for run in runs]
+        last_end = max((record.end_time or 0.0) for record in ended if record is not None)
+        if time.time() - last_end < heal_after_seconds:
+            continue
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{chunk.chunk_id}#{len(runs) + 1}",
+                partition_key=chunk.chunk_id,
+                tags={"encord/chunk": chunk.chunk_id, "encord/healed": "true"},
+            )
+        )
+    return requests
