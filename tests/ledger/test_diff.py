@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dagster_encord.ledger import Ledger
+
+from .helpers import T0, pages, rec
+
+
+def test_new_changed_deleted_unchanged(ledger_url: str) -> None:
+    ledger = Ledger(ledger_url, pipeline="p", batch_size=4)
+    first = [rec(f"a/{n}.jpg") for n in range(10)]
+    diff = ledger.ingest(pages(first), "s3://bucket")
+    assert (diff.listed, diff.new, diff.changed, diff.deleted, diff.unchanged) == (10, 10, 0, 0, 0)
+
+    second = first[1:]  # a/0 deleted
+    second[0] = rec("a/1.jpg", version="v2")  # new etag
+    second[1] = rec("a/2.jpg", size=999)  # same etag, new size
+    second.append(rec("a/new.jpg"))
+    diff = ledger.ingest(pages(second), "s3://bucket")
+    assert (diff.listed, diff.new, diff.changed, diff.deleted, diff.unchanged) == (10, 1, 2, 1, 7)
+    assert ledger.file("a/0.jpg").state == "deleted"  # type: ignore[union-attr]
+    assert ledger.file("a/1.jpg").version == "v2"  # type: ignore[union-attr]
+
+    again = ledger.ingest(pages(second), "s3://bucket")
+    assert (again.new, again.changed, again.deleted, again.unchanged) == (0, 0, 0, 10)
+
+    back = ledger.ingest(pages([*second, rec("a/0.jpg")]), "s3://bucket")
+    assert (back.new, back.deleted) == (1, 0)
+    assert ledger.file("a/0.jpg").state == "discovered"  # type: ignore[union-attr]
+
+
+def test_objects_sharing_a_last_modified_timestamp_are_never_lost(ledger_url: str) -> None:
+    """A strict `>` watermark would drop b and c, which arrive later with the same timestamp."""
+    ledger = Ledger(ledger_url, pipeline="p")
+    tie = T0 + timedelta(hours=1)
+    ledger.ingest([[rec("x/a.jpg", when=tie)]], "s3://bucket")
+    later = [rec("x/a.jpg", when=tie), rec("x/b.jpg", when=tie), rec("x/c.jpg", when=tie)]
+    diff = ledger.ingest([later], "s3://bucket")
+    assert (diff.new, diff.unchanged) == (2, 1)
+    # An incremental listing from the tie timestamp (inclusive) keeps them too, deletes nothing.
+    partial = ledger.ingest([[rec("x/d.jpg", when=tie)]], "s3://bucket", complete=False)
+    assert (partial.new, partial.deleted) == (1, 0)
+    assert ledger.counts()["discovered"] == 4
+
+
+def test_duplicate_keys_in_one_listing_count_once(ledger_url: str) -> None:
+    ledger = Ledger(ledger_url, pipeline="p")
+    diff = ledger.ingest([[rec("k.jpg")], [rec("k.jpg"), rec("l.jpg")]], "s3://bucket")
+    assert (diff.listed, diff.new) == (2, 2)
+
+
+def test_pipelines_and_sources_are_scoped(ledger_url: str) -> None:
+    cams = Ledger(ledger_url, pipeline="cams")
+    scans = Ledger(ledger_url, pipeline="scans")
+    cams.ingest([[rec("a.jpg"), rec("b.jpg")]], "s3://one")
+    cams.ingest([[rec("z.jpg")]], "s3://two")
+    scans.ingest([[rec("a.jpg")]], "s3://one")
+    # A complete listing of s3://one without b deletes b only: not z (other source), not scans.
+    diff = cams.ingest([[rec("a.jpg")]], "s3://one")
+    assert diff.deleted == 1
+    assert cams.file("z.jpg").state == "discovered"  # type: ignore[union-attr]
+    assert scans.counts().listed == 1 and cams.counts().listed == 2
