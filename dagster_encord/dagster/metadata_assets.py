@@ -18,7 +18,9 @@ from dagster_encord.encord_client.metadata_ops import (
     iter_folder_metadata,
     sync_schema,
 )
+from dagster_encord.metadata.ledger_io import record_upsert_outcome, updates_from_ledger
 from dagster_encord.metadata.schema import DeclaredSchema
+from dagster_encord.metadata.sources import MetadataProvider
 from dagster_encord.metadata.upsert import MetadataUpdate, UpsertMode, plan_upserts
 from dagster_encord.metadata.validate import MetadataValidator
 
@@ -85,12 +87,14 @@ def build_metadata_upserts_asset(
     group_name: str | None = None,
     deps: Sequence[Any] = (),
     encord_resource_key: str = "encord",
+    other_resource_keys: Sequence[str] = (),
 ) -> dg.AssetsDefinition:
     """The asset that upserts metadata of registered files whose metadata changed.
 
     `collect_updates(context)` yields a `MetadataUpdate` per file (item uuid and the ledger's
     previous fingerprint included); `record_outcome(context, report)` stores per-item errors and
     new fingerprints (in the ledger). `reregister` mode needs `folder` and `integration_uuid`.
+    `other_resource_keys` are resources those callables read from `context.resources`.
     """
     validator = MetadataValidator(schema)
 
@@ -99,7 +103,7 @@ def build_metadata_upserts_asset(
         key_prefix=list(key_prefix) or None,
         group_name=group_name,
         deps=list(deps),
-        required_resource_keys={encord_resource_key},
+        required_resource_keys={encord_resource_key, *other_resource_keys},
         description=f"clientMetadata of registered files, upserted by {mode} and verified.",
         kinds={"encord"},
     )
@@ -168,3 +172,60 @@ def build_metadata_conforms_check(
         )
 
     return metadata_conforms
+
+
+def build_metadata_definitions(
+    pipeline: str,
+    schema: DeclaredSchema,
+    *,
+    folder: str,
+    provider: MetadataProvider,
+    mode: UpsertMode = "patch",
+    integration_uuid: str | None = None,
+    upstream: Sequence[Any] = (),
+    encord_resource_key: str = "encord",
+    ledger_resource_key: str = "ledger",
+    blocking_check: bool = False,
+) -> dg.Definitions:
+    """The metadata part of pipeline `pipeline`, keyed `[pipeline, "metadata_schema"]` and
+    `[pipeline, "metadata_upserts"]` in group `pipeline`, with the conforms check.
+
+    The upserts read registered files from the ledger (`LedgerResource.get_ledger(pipeline)`),
+    take their metadata from `provider`, and record per-file outcomes back in the ledger.
+    `upstream` (e.g. the `registered_files` asset key) becomes a dependency of the upserts.
+    """
+
+    def ledger_of(context: dg.AssetExecutionContext) -> Any:
+        return getattr(context.resources, ledger_resource_key).get_ledger(pipeline)
+
+    def record(context: dg.AssetExecutionContext, report: UpsertReport) -> None:
+        written, failed = record_upsert_outcome(ledger_of(context), report)
+        context.log.info("ledger: %d fingerprints and %d errors recorded", written, failed)
+
+    schema_asset = build_metadata_schema_asset(
+        schema,
+        key_prefix=[pipeline],
+        group_name=pipeline,
+        encord_resource_key=encord_resource_key,
+    )
+    upserts_asset = build_metadata_upserts_asset(
+        schema,
+        collect_updates=lambda context: updates_from_ledger(ledger_of(context), provider),
+        record_outcome=record,
+        mode=mode,
+        folder=folder,
+        integration_uuid=integration_uuid,
+        key_prefix=[pipeline],
+        group_name=pipeline,
+        deps=[schema_asset, *upstream],
+        encord_resource_key=encord_resource_key,
+        other_resource_keys=[ledger_resource_key],
+    )
+    check = build_metadata_conforms_check(
+        schema,
+        asset=upserts_asset,
+        folder=folder,
+        encord_resource_key=encord_resource_key,
+        blocking=blocking_check,
+    )
+    return dg.Definitions(assets=[schema_asset, upserts_asset], asset_checks=[check])

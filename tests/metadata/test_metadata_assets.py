@@ -147,3 +147,30 @@ def test_conforms_check_fails_on_nonconforming_items(
     assert not evaluation.passed
     assert evaluation.metadata["items_failing"].value == 1
     assert "'foggy'" in evaluation.metadata["violations"].value
+
+
+def test_metadata_definitions_read_and_write_the_pipeline_ledger(
+    tmp_path: Path, resource: EncordResource, encord_integration: str
+) -> None:
+    from dagster_encord.dagster.metadata_assets import build_metadata_definitions
+    from dagster_encord.dagster.resources import LedgerResource
+
+    client = resource.get_client()
+    folder = str(client.user_client.create_storage_folder("cams").uuid)
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    ledger = Ledger(url, pipeline="cams")
+    _register_through_ledger(ledger, client, folder, encord_integration, 2)
+    provider = FromCallable(lambda record: {"weather": "rainy"})
+
+    defs = build_metadata_definitions("cams", SCHEMA, folder=folder, provider=provider)
+    result = dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        resources={"encord": resource, "ledger": LedgerResource(url=url)},
+    )
+    assert result.success
+    upserts = result.asset_materializations_for_node("cams__metadata_upserts")[0]
+    assert upserts.asset_key == dg.AssetKey(["cams", "metadata_upserts"])
+    assert upserts.metadata["patched"].value == 2
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    rows = ledger.files_in_state("registered")
+    assert {row.metadata_hash for row in rows} == {metadata_fingerprint({"weather": "rainy"})}
