@@ -72,7 +72,7 @@ def build_sensors(
         required_resource_keys={names.ledger_key},
         description=f"New objects under {settings.source_url}: one run per planned chunk.",
     )
-    def new_objects(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    def new_objects(context: dg.SensorEvaluationContext, **_bound: object) -> dg.SensorResult:
         ledger = names.ledger(context.resources, settings)
         cursor = ListingCursor.from_json(context.cursor)
         source = settings.open_source()
@@ -111,7 +111,7 @@ def build_sensors(
         required_resource_keys={names.ledger_key, names.encord_key},
         description="Polls submitted upload jobs and records their items and errors.",
     )
-    def job_status(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    def job_status(context: dg.SensorEvaluationContext, **_bound: object) -> dg.SensorResult:
         ledger = names.ledger(context.resources, settings)
         state = json.loads(context.cursor) if context.cursor else {}
         events: list[dg.AssetMaterialization] = []
@@ -162,7 +162,7 @@ def build_sensors(
         required_resource_keys={names.ledger_key},
         description="Failed files whose backoff passed: re-planned into new chunks.",
     )
-    def retries(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    def retries(context: dg.SensorEvaluationContext, **_bound: object) -> dg.SensorResult:
         ledger = names.ledger(context.resources, settings)
         now = options.clock() if options.clock else None
         requeued = ledger.requeue(now=now)

@@ -1,0 +1,142 @@
+"""Sensors: incremental new-object runs keyed by chunk id, job status, retries and quarantine."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from dagster_encord.dagster.sensors import SensorOptions
+from dagster_encord.ledger import Ledger
+from dagster_encord.quickstart.sample_media import png
+from tests.pipeline.harness import Harness
+
+
+def _ledger(harness: Harness) -> Ledger:
+    return Ledger(harness.ledger_url, pipeline=harness.name)
+
+
+def _images(count: int, start: int = 0) -> dict[str, bytes]:
+    return {
+        f"frames/img_{i:04d}.png": png(2, 2, (i % 255, 0, 0)) for i in range(start, start + count)
+    }
+
+
+def test_new_objects_sensor_runs_one_chunk_per_run_key_and_picks_up_new_files(
+    harness: Harness,
+) -> None:
+    harness.put(_images(5))
+    defs = harness.defs(planner={"budget": {"image": 2}})
+    result = harness.evaluate(defs, "new_objects")
+    keys = [request.run_key for request in result.run_requests or ()]
+    assert len(keys) >= 3  # 5 images, at most 2 per chunk (content-defined boundaries)
+    assert len(set(keys)) == len(keys)
+    assert keys == [request.partition_key for request in result.run_requests or ()]
+    assert set(keys) == set(harness.chunk_ids())
+    # The same tick evaluated again (a daemon restart) asks for the same run keys: no new work.
+    again = harness.evaluate(defs, "new_objects")
+    assert [r.run_key for r in again.run_requests or ()] == keys
+    launched = []
+    for request in result.run_requests or ():
+        assert request.partition_key is not None
+        launched.append(harness.run_chunk(defs, request.partition_key, request.run_key))
+    assert all(run.success for run in launched)
+    assert harness.tick(defs, "new_objects") == []  # every run key already used
+    assert _ledger(harness).counts().registered == 5
+
+    harness.put(_images(1, start=5))
+    runs = harness.tick(defs, "new_objects")
+    assert len(runs) == 1 and runs[0].success
+    assert _ledger(harness).counts().registered == 6
+    assert len(harness.emulator.items(harness.folder_uuid)) == 6
+    assert harness.emulator.duplicate_items() == 0
+
+
+def test_transient_failure_is_retried_with_backoff_and_permanent_one_quarantined(
+    harness: Harness,
+) -> None:
+    harness.put(_images(4))
+    now = [datetime.now(UTC)]
+    defs = harness.defs(sensor_options=SensorOptions(clock=lambda: now[0]), max_attempts=3)
+    ledger = _ledger(harness)
+    pending_urls = []
+    result = harness.evaluate(defs, "new_objects")  # plans; the faults go in before any POST
+    for request in result.run_requests or ():
+        assert request.partition_key is not None
+        pending_urls.extend(ledger.chunk_object_urls(request.partition_key))
+    flaky_url, missing_url = sorted(pending_urls)[:2]
+    harness.emulator.fail_url(flaky_url, "Service unavailable (503), try again", attempts=1)
+    harness.emulator.fail_url(missing_url, "File not found")
+    for request in result.run_requests or ():
+        assert request.partition_key is not None
+        assert harness.run_chunk(defs, request.partition_key, request.run_key).success
+    flaky_row = next(row for row in ledger.files_in_state("failed") if row.object_url == flaky_url)
+    assert flaky_row.error_class == "transient" and flaky_row.attempts == 1
+    quarantined = ledger.files_in_state("quarantined")
+    assert [row.object_url for row in quarantined] == [missing_url]
+    assert quarantined[0].error_class == "permanent"
+    assert "File not found" in (quarantined[0].error_message or "")
+
+    # Not due yet: the retry sensor launches nothing.
+    assert harness.tick(defs, "retries") == []
+    now[0] = now[0] + timedelta(hours=2)
+    runs = harness.tick(defs, "retries")
+    assert len(runs) == 1 and runs[0].success
+    assert ledger.file(flaky_row.key).state == "registered"  # type: ignore[union-attr]
+    assert ledger.counts().reconciles
+    assert harness.emulator.duplicate_items() == 0
+
+    # The quarantine check fails (WARN) and lists the file with its error.
+    checks = defs.resolve_job_def(f"{harness.name}__checks").execute_in_process(
+        instance=harness.instance, raise_on_error=False
+    )
+    evaluations = {e.check_name: e for e in checks.get_asset_check_evaluations()}
+    assert not evaluations["quarantine"].passed
+    assert evaluations["quarantine"].severity == dg.AssetCheckSeverity.WARN
+    assert missing_url.rsplit("/", 1)[1] in evaluations["quarantine"].metadata["files"].value
+    assert evaluations["reconciliation"].passed
+    assert evaluations["no_duplicate_urls"].passed
+
+
+def test_files_exhausting_their_attempts_are_quarantined(harness: Harness) -> None:
+    harness.put(_images(1))
+    now = [datetime.now(UTC)]
+    defs = harness.defs(sensor_options=SensorOptions(clock=lambda: now[0]), max_attempts=2)
+    ledger = _ledger(harness)
+    result = harness.evaluate(defs, "new_objects")
+    (request,) = result.run_requests or ()
+    assert request.partition_key is not None
+    (url,) = ledger.chunk_object_urls(request.partition_key)
+    harness.emulator.fail_url(url, "connection reset by peer")  # transient, forever
+    assert harness.run_chunk(defs, request.partition_key, request.run_key).success
+    assert ledger.files_in_state("failed")[0].attempts == 1
+    now[0] += timedelta(hours=2)
+    assert all(run.success for run in harness.tick(defs, "retries"))
+    (row,) = ledger.files_in_state("quarantined")
+    assert row.attempts == 2 and row.error_class == "transient"
+    now[0] += timedelta(hours=2)
+    assert harness.tick(defs, "retries") == []
+
+
+def test_job_status_sensor_finishes_jobs_and_backs_off_on_429(harness: Harness) -> None:
+    harness.put(_images(3))
+    defs = harness.defs(run_wait_seconds=0.2)
+    harness.emulator.stall_jobs(1)
+    runs = harness.tick(defs, "new_objects")
+    assert len(runs) == 1 and runs[0].success
+    ledger = _ledger(harness)
+    assert ledger.counts()["submitted"] == 3  # the run stopped waiting; the job is still running
+
+    harness.emulator.release_jobs()
+    harness.emulator.rate_limit(path="*/data-upload-jobs/*", method="GET", count=1, retry_after=1)
+    result = harness.evaluate(defs, "job_status")
+    assert not result.asset_events
+    assert ledger.counts()["submitted"] == 3
+    assert "not_before" in (harness.cursors[f"{harness.name}__job_status"] or "")
+    harness.evaluate(defs, "job_status")  # inside Retry-After: no poll at all
+    assert ledger.counts()["submitted"] == 3
+    time.sleep(1.1)
+    result = harness.evaluate(defs, "job_status")
+    assert [event.partition for event in result.asset_events or ()] == harness.chunk_ids()
+    assert ledger.counts().registered == 3
