@@ -431,3 +431,41 @@ def iter_folder_metadata(
             yield str(item.uuid), item.url or item.name, dict(item.client_metadata or {})
     except Exception as error:
         raise translate_sdk_error(error, f"listing metadata in folder {folder!r}") from None
+
+
+def patch_group_frames(
+    user_client: EncordUserClient,
+    group_item_uuid: str,
+    frame_metadata: Mapping[str, Mapping[str, Any]],
+    *,
+    batch_size: int = PATCH_BATCH_LIMIT,
+) -> PatchOutcome:
+    """Per-frame metadata for the images of an image group (seed 003, "Add custom metadata to
+    images in an image group"): list the group's child items and bulk-patch each frame, keyed by
+    the frame's URL, merging like `patch_metadata`."""
+    try:
+        group = user_client.get_storage_item(group_item_uuid)
+        children = group.get_child_items()
+    except Exception as error:
+        raise translate_sdk_error(
+            error, f"listing the frames of image group {group_item_uuid}"
+        ) from None
+    outcome = PatchOutcome()
+    pending: list[tuple[StorageItem, dict[str, Any]]] = []
+    for child in children:
+        update = frame_metadata.get(child.url or "")
+        if update is None:
+            continue
+        current = dict(child.client_metadata or {})
+        merged = merge_metadata(current, update)
+        if canonical_json(merged) == canonical_json(current):
+            outcome.unchanged.append(str(child.uuid))
+        else:
+            pending.append((child, merged))
+    found = {child.url for child in children}
+    for url in frame_metadata:
+        if url not in found:
+            outcome.errors[url] = f"not a frame of image group {group_item_uuid}"
+    for start in range(0, len(pending), batch_size):
+        _patch_chunk(pending[start : start + batch_size], outcome)
+    return outcome
