@@ -18,6 +18,7 @@ from dagster_encord.errors import DagsterEncordError
 COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("plan", "dry run: list a source and write its registration manifests"),
     "validate-metadata": ("validate_metadata", "check clientMetadata against a metadata schema"),
+    "emulator": ("emulator", "run the Encord API emulator on 127.0.0.1 in the foreground"),
 }
 
 

@@ -92,3 +92,10 @@ class EncordRateLimitedError(EncordError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+# --- emulator --------------------------------------------------------------------------------
+
+
+class EmulatorConfigError(DagsterEncordError):
+    """The Encord emulator was given a file, key or option it cannot use."""

@@ -79,7 +79,8 @@ class EncordEmulator:
 
     def serve_forever(self) -> None:
         """Run in the foreground until interrupted (the CLI)."""
-        self.start()
+        if self._thread is None:
+            self.start()
         assert self._thread is not None
         try:
             while self._thread.is_alive():

@@ -1,0 +1,108 @@
+"""Datasets, projects, ontologies and label rows through the SDK."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from encord import EncordUserClient
+from encord.objects import OntologyStructure, Shape
+from encord.objects.coordinates import BoundingBoxCoordinates
+from encord.objects.ontology_object_instance import ObjectInstance
+from encord.orm.dataset import DatasetAccessSettings, StorageLocation
+
+from dagster_encord.emulator import EncordEmulator
+from tests.emulator.test_storage import register_images
+
+
+def make_dataset(client: EncordUserClient, integration: str, count: int):  # type: ignore[no-untyped-def]
+    folder = client.create_storage_folder("for-dataset")
+    result = register_images(client, folder, integration, count)
+    created = client.create_dataset("ds", StorageLocation.AWS, create_backing_folder=False)
+    dataset = client.get_dataset(created.dataset_hash)
+    rows = dataset.link_items([i.item_uuid for i in result.items_with_names])
+    return dataset, rows
+
+
+def test_dataset_link_rows_and_client_metadata(
+    encord_user_client: EncordUserClient, encord_integration: str
+) -> None:
+    dataset, rows = make_dataset(encord_user_client, encord_integration, 3)
+    assert len(rows) == 3
+    assert dataset.link_items([rows[0].backing_item_uuid]) == []  # SKIP duplicates by default
+    fetched = encord_user_client.get_dataset(dataset.dataset_hash)
+    assert (fetched.title, fetched.storage_location) == ("ds", StorageLocation.AWS)
+    assert sorted(r.title for r in fetched.data_rows) == [
+        "/img00000.jpg",
+        "/img00001.jpg",
+        "/img00002.jpg",
+    ]
+    assert [r.title for r in fetched.list_data_rows(title_eq="/img00001.jpg")] == ["/img00001.jpg"]
+    fetched.set_access_settings(DatasetAccessSettings(fetch_client_metadata=True))
+    by_title = {r.title: r for r in fetched.data_rows}
+    assert dict(by_title["/img00002.jpg"].client_metadata) == {"n": 2}
+    item = encord_user_client.get_storage_item(by_title["/img00002.jpg"].backing_item_uuid)
+    assert item.backed_data_units_count == 1
+
+
+def test_project_with_ontology_datasets_and_label_rows(
+    encord_user_client: EncordUserClient, encord_integration: str
+) -> None:
+    client = encord_user_client
+    structure = OntologyStructure()
+    car = structure.add_object("Car", Shape.BOUNDING_BOX)
+    ontology = client.create_ontology("cars", structure=structure)
+    assert client.get_ontology(ontology.ontology_hash).structure.objects[0].name == "Car"
+    dataset, _ = make_dataset(client, encord_integration, 4)
+    project_hash = client.create_project(
+        "p", [dataset.dataset_hash], ontology_hash=ontology.ontology_hash
+    )
+    project = client.get_project(project_hash)
+    assert [d.title for d in project.list_datasets()] == ["ds"]
+    rows = project.list_label_rows_v2()
+    assert len(rows) == 4 and all(r.label_hash is None for r in rows)
+    before_save = datetime.now(UTC)
+    time.sleep(0.01)
+    with project.create_bundle() as bundle:
+        for row in rows:
+            row.initialise_labels(bundle=bundle)
+    first = rows[0]
+    instance = ObjectInstance(car)
+    instance.set_for_frames(
+        BoundingBoxCoordinates(height=0.1, width=0.2, top_left_x=0.3, top_left_y=0.4), frames=0
+    )
+    first.add_object_instance(instance)
+    first.save()
+    edited = project.list_label_rows_v2(edited_after=before_save)
+    assert len(edited) == 4  # every row got a label row after before_save
+    again = project.list_label_rows_v2(data_hashes=[first.data_hash])[0]
+    again.initialise_labels()
+    (restored,) = again.get_object_instances()
+    assert restored.object_hash == instance.object_hash
+    assert restored.get_annotation(0).coordinates.top_left_x == 0.3
+
+    other, _ = make_dataset(client, encord_integration, 2)
+    project.add_datasets([other.dataset_hash])
+    assert len(project.list_label_rows_v2()) == 6
+    project.remove_datasets([other.dataset_hash])
+    assert len(project.list_label_rows_v2()) == 4
+
+
+def test_edited_after_filter_selects_recent_saves(
+    encord_emulator: EncordEmulator, encord_user_client: EncordUserClient, encord_integration: str
+) -> None:
+    dataset, _ = make_dataset(encord_user_client, encord_integration, 3)
+    project = encord_user_client.get_project(
+        encord_user_client.create_project("q", [dataset.dataset_hash])
+    )
+    rows = project.list_label_rows_v2()
+    with project.create_bundle() as bundle:
+        for row in rows:
+            row.initialise_labels(bundle=bundle)
+    time.sleep(0.01)
+    cutoff = datetime.now(UTC)
+    time.sleep(0.01)
+    rows[1].save()
+    assert [r.data_hash for r in project.list_label_rows_v2(edited_after=cutoff)] == [
+        rows[1].data_hash
+    ]
