@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -152,6 +153,7 @@ class MappingFile:
     format: MappingFormat | None = None
     schema: DeclaredSchema | None = None
     _rows: dict[str, Metadata] | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def metadata_for(self, record: ObjectRecord) -> Metadata | None:
         rows = self.rows()
@@ -159,9 +161,10 @@ class MappingFile:
         return found if found is not None else rows.get(record.object_url)
 
     def rows(self) -> dict[str, Metadata]:
-        if self._rows is None:
-            self._rows = self._load()
-        return self._rows
+        with self._lock:  # `MetadataSources.collect` calls from several threads
+            if self._rows is None:
+                self._rows = self._load()
+            return self._rows
 
     def _load(self) -> dict[str, Metadata]:
         fmt = self.format or _format_from_path(self.path)
