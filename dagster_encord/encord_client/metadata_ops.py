@@ -298,7 +298,7 @@ def _patch_chunk(
     except Exception as error:
         if attempt < PATCH_ATTEMPTS:
             wait = error.retry_after if isinstance(error, RateLimitExceededError) else None
-            time.sleep(float(wait) if wait else 1.5 * attempt)
+            time.sleep(float(wait) if wait is not None else 1.5 * attempt)
             _patch_chunk(chunk, outcome, attempt + 1)
             return
         failure = translate_sdk_error(error, f"patching the metadata of {len(chunk)} items")

@@ -197,3 +197,25 @@ def test_folder_listing_returns_metadata(
     register_images(client, folder, encord_integration, 3, metadata={1: {"k": "v"}})
     listed = {url: metadata for _, url, metadata in iter_folder_metadata(client, folder)}
     assert listed[image_url(1)] == {"k": "v"} and listed[image_url(0)] == {}
+
+
+def test_transient_patch_failures_are_retried_since_the_sdk_never_retries_patch(
+    client: EncordClient, folder: str, encord_integration: str, encord_emulator: EncordEmulator
+) -> None:
+    items = register_images(client, folder, encord_integration, 3)
+    encord_emulator.fail_requests(503, path="*patch-bulk*", method="PATCH", count=1)
+    encord_emulator.rate_limit(path="*patch-bulk*", method="PATCH", count=1, retry_after=0)
+    encord_emulator.reset_counters()
+    outcome = patch_metadata(client.user_client, {uuid: {"n": 1} for uuid in items.values()})
+    assert outcome.errors == {} and set(outcome.patched) == set(items.values())
+    assert encord_emulator.counters()["PATCH /v2/public/storage/items/patch-bulk"] == 3
+
+
+def test_persistent_server_errors_become_per_item_errors(
+    client: EncordClient, folder: str, encord_integration: str, encord_emulator: EncordEmulator
+) -> None:
+    items = register_images(client, folder, encord_integration, 2)
+    encord_emulator.fail_requests(500, path="*patch-bulk*", method="PATCH", count=10)
+    outcome = patch_metadata(client.user_client, {uuid: {"n": 1} for uuid in items.values()})
+    assert set(outcome.errors) == set(items.values()) and not outcome.patched
+    assert all("patching the metadata of 2 items" in e for e in outcome.errors.values())
