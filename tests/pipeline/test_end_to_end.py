@@ -30,3 +30,35 @@ def test_materialize_registers_every_sample_file(harness: Harness) -> None:
     assert {row.item_uuid for row in _ledger(harness).files_in_state("registered")} == {
         item.uuid for item in items
     }
+
+
+def test_unchanged_bucket_makes_no_encord_request(harness: Harness) -> None:
+    harness.put(sample_files())
+    defs = harness.defs(planner={"groups": planner_groups()})
+    for run in harness.tick(defs, "new_objects"):
+        assert run.success
+    harness.emulator.reset_counters()
+    assert harness.materialize_listing(defs).success
+    assert harness.tick(defs, "new_objects") == []
+    assert harness.tick(defs, "retries") == []
+    assert harness.tick(defs, "job_status") == []
+    assert harness.emulator.counters() == {}
+    assert len(harness.chunk_ids()) == len(_ledger(harness).chunks_in_state("completed"))
+
+
+def test_folder_and_integration_by_title(harness: Harness) -> None:
+    harness.put({"a/one.png": sample_files()["images/sample_000.png"]})
+    (folder,) = [f for f in harness.emulator.folders() if f.uuid == harness.folder_uuid]
+    defs = harness.defs(folder=folder.name, integration="test-s3")
+    runs = harness.tick(defs, "new_objects")
+    assert len(runs) == 1 and runs[0].success
+    (item,) = harness.emulator.items(harness.folder_uuid)
+    assert item.url is not None and item.url.endswith("a/one.png")
+    materializations = [
+        event.event_specific_data.materialization  # type: ignore[union-attr]
+        for event in runs[0].get_asset_materialization_events()
+    ]
+    registered = next(m for m in materializations if m.asset_key.path[-1] == "registered_files")
+    assert registered.metadata["registered"].value == 1
+    assert harness.folder_uuid in str(registered.metadata["folder"].value)
+    assert isinstance(registered.metadata["seconds"].value, float)

@@ -1,0 +1,105 @@
+"""Kill the run or the daemon at each point of a submission; the next run or tick finishes the
+work and the emulator's duplicate counter stays at 0.
+
+A kill is a run that dies at that point: the write-ahead state it leaves in the ledger is exactly
+what a killed process leaves, because every transition is committed before the next step starts.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dagster_encord.dagster.sensors import SensorOptions
+from dagster_encord.ledger import Ledger
+from dagster_encord.quickstart.sample_media import png
+from tests.pipeline.harness import Harness
+
+POST_JOB = "POST /v2/public/storage/folders/{folder_uuid}/data-upload-jobs"
+
+
+class SimulatedKill(Exception):
+    """Stands for SIGKILL at one line: nothing after it runs in this process."""
+
+
+def _ledger(harness: Harness) -> Ledger:
+    return Ledger(harness.ledger_url, pipeline=harness.name)
+
+
+def _setup(harness: Harness, count: int = 4) -> tuple[object, str]:
+    harness.put({f"cam/{i:03d}.png": png(2, 2, (i, i, i)) for i in range(count)})
+    defs = harness.defs(sensor_options=SensorOptions(heal_after_seconds=0.0))
+    result = harness.evaluate(defs, "new_objects")
+    (request,) = result.run_requests or ()
+    assert request.partition_key is not None
+    return defs, request.partition_key
+
+
+def _heal_and_finish(harness: Harness, defs: object, count: int) -> None:
+    for _ in range(3):
+        for run in harness.tick(defs, "job_status"):  # type: ignore[arg-type]
+            assert run.success
+    ledger = _ledger(harness)
+    assert ledger.counts().registered == count
+    assert ledger.counts().reconciles
+    assert len(harness.emulator.items(harness.folder_uuid)) == count
+    assert harness.emulator.duplicate_items() == 0
+
+
+def test_killed_before_the_job_post(harness: Harness) -> None:
+    defs, chunk_id = _setup(harness)
+    # The POST never reaches Encord: the connection is cut before the request is handled.
+    harness.emulator.drop_connections(path="*/data-upload-jobs", method="POST")
+    run = harness.run_chunk(defs, chunk_id, run_key=chunk_id)  # type: ignore[arg-type]
+    assert not run.success
+    assert _ledger(harness).chunk(chunk_id).state == "submitting"
+    assert harness.emulator.items(harness.folder_uuid) == []
+    _heal_and_finish(harness, defs, 4)
+
+
+def test_killed_after_the_post_before_the_job_id_is_saved(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    defs, chunk_id = _setup(harness)
+
+    def killed(self: Ledger, chunk_id: str, upload_job_id: str) -> None:
+        raise SimulatedKill(f"killed after POSTing job {upload_job_id}")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Ledger, "mark_submitted", killed)
+        run = harness.run_chunk(defs, chunk_id, run_key=chunk_id)  # type: ignore[arg-type]
+    assert not run.success
+    assert _ledger(harness).chunk(chunk_id).state == "submitting"
+    counters = harness.emulator.counters()
+    assert counters.get(POST_JOB) == 1
+    # The lost job registers its files on its own; the healed run resubmits the same chunk.
+    _heal_and_finish(harness, defs, 4)
+    counters = harness.emulator.counters()
+    assert counters.get(POST_JOB) == 2
+
+
+def test_killed_while_polling(harness: Harness) -> None:
+    defs, chunk_id = _setup(harness)
+    harness.emulator.stall_jobs(1)
+    harness.emulator.fail_requests(500, path="*/data-upload-jobs/*", method="GET", count=100)
+    run = harness.run_chunk(defs, chunk_id, run_key=chunk_id)  # type: ignore[arg-type]
+    assert not run.success
+    assert _ledger(harness).chunk(chunk_id).state == "submitted"
+    harness.emulator.clear_faults()
+    harness.emulator.release_jobs()
+    _heal_and_finish(harness, defs, 4)
+    # Finished by the job-status sensor, not by a second POST.
+    counters = harness.emulator.counters()
+    assert counters.get(POST_JOB) == 1
+
+
+def test_daemon_killed_mid_tick(harness: Harness) -> None:
+    harness.put({f"cam/{i:03d}.png": png(2, 2, (i, i, i)) for i in range(3)})
+    defs = harness.defs()
+    name = f"{harness.name}__new_objects"
+    harness.evaluate(defs, "new_objects")  # listed and planned, then the daemon died:
+    harness.cursors[name] = None  # its cursor and run requests were never stored
+    runs = harness.tick(defs, "new_objects")
+    assert len(runs) == 1 and runs[0].success
+    assert _ledger(harness).counts().registered == 3
+    assert harness.tick(defs, "new_objects") == []
+    assert harness.emulator.duplicate_items() == 0
