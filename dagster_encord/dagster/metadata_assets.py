@@ -81,7 +81,7 @@ def build_metadata_upserts_asset(
     record_outcome: OutcomeFn | None = None,
     mode: UpsertMode = "patch",
     folder: str | None = None,
-    integration_uuid: str | None = None,
+    integration: str | None = None,
     name: str = "metadata_upserts",
     key_prefix: Sequence[str] = (),
     group_name: str | None = None,
@@ -93,7 +93,8 @@ def build_metadata_upserts_asset(
 
     `collect_updates(context)` yields a `MetadataUpdate` per file (item uuid and the ledger's
     previous fingerprint included); `record_outcome(context, report)` stores per-item errors and
-    new fingerprints (in the ledger). `reregister` mode needs `folder` and `integration_uuid`.
+    new fingerprints (in the ledger). `reregister` mode needs `folder` and `integration` (uuids
+    or titles).
     `other_resource_keys` are resources those callables read from `context.resources`.
     """
     validator = MetadataValidator(schema)
@@ -110,7 +111,7 @@ def build_metadata_upserts_asset(
     def metadata_upserts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         client = getattr(context.resources, encord_resource_key).get_client()
         plan = plan_upserts(collect_updates(context), mode=mode, validator=validator)
-        report = execute_upserts(client, plan, folder=folder, integration_uuid=integration_uuid)
+        report = execute_upserts(client, plan, folder=folder, integration=integration)
         if record_outcome is not None:
             record_outcome(context, report)
         for url, message in list(report.errors.items())[:MAX_LISTED_VIOLATIONS]:
@@ -181,7 +182,7 @@ def build_metadata_definitions(
     folder: str,
     provider: MetadataProvider,
     mode: UpsertMode = "patch",
-    integration_uuid: str | None = None,
+    integration: str | None = None,
     upstream: Sequence[Any] = (),
     encord_resource_key: str = "encord",
     ledger_resource_key: str = "ledger",
@@ -214,7 +215,7 @@ def build_metadata_definitions(
         record_outcome=record,
         mode=mode,
         folder=folder,
-        integration_uuid=integration_uuid,
+        integration=integration,
         key_prefix=[pipeline],
         group_name=pipeline,
         deps=[schema_asset, *upstream],

@@ -343,7 +343,7 @@ def execute_upserts(
     plan: UpsertPlan,
     *,
     folder: str | None = None,
-    integration_uuid: str | None = None,
+    integration: str | None = None,
     read_batch_size: int = READ_BATCH_SIZE,
     job_timeout_seconds: float = 600.0,
     poll_interval_seconds: float = 1.0,
@@ -351,7 +351,8 @@ def execute_upserts(
     """Send the plan's existing-item updates, then read the metadata back and verify it.
 
     `patch` mode sends Bundle patches (merge). `reregister` mode submits one registration JSON
-    with `skip_duplicate_urls` + `upsert_metadata` to `folder` (overwrite), waits for the job,
+    with `skip_duplicate_urls` + `upsert_metadata` to `folder` through `integration` (uuids or
+    titles; overwrite), waits for the job,
     and reads back. New files (`plan.inline`) are not sent here: their metadata travels inline in
     the registration manifests.
     """
@@ -371,8 +372,9 @@ def execute_upserts(
         for item_uuid in [*outcome.patched, *outcome.unchanged]:
             expected[item_uuid] = dict(updates[item_uuid])
     elif plan.reregister:
-        if folder is None or integration_uuid is None:
-            raise ValueError("reregister mode needs the folder and the integration uuid")
+        if folder is None or integration is None:
+            raise ValueError("reregister mode needs the folder and the integration (uuid or title)")
+        integration_uuid = client.resolve_integration(integration).integration_uuid
         report.upload_job_id = client.start_upload_job(
             folder, integration_uuid, reregister_manifest(plan.reregister)
         )

@@ -167,7 +167,7 @@ def test_reregister_overwrites_and_verifies(
         client,
         plan_upserts(updates, mode="reregister"),
         folder=folder,
-        integration_uuid=encord_integration,
+        integration="test-s3",
         poll_interval_seconds=0.05,
     )
     assert report.upload_job_id and report.reregistered == 2 and report.verified == 2
