@@ -1,6 +1,6 @@
 """ledger: the memory of the pipeline (SQLAlchemy Core; SQLite by default, PostgreSQL)."""
 
-from dagster_encord.ledger.ledger import PERMANENT_ERROR_CLASSES, Ledger, metadata_hash
+from dagster_encord.ledger.ledger import Ledger
 from dagster_encord.ledger.models import (
     DiffSummary,
     FileRow,
@@ -10,6 +10,8 @@ from dagster_encord.ledger.models import (
     PlanOutcome,
     StoredChunk,
 )
+from dagster_encord.ledger.planning import metadata_hash
+from dagster_encord.ledger.results import PERMANENT_ERROR_CLASSES
 
 __all__ = [
     "PERMANENT_ERROR_CLASSES",

@@ -35,34 +35,19 @@ States follow DESIGN §2 (`tables.FILE_STATES`). Rules:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    and_,
-    bindparam,
-    delete,
-    func,
-    insert,
-    literal,
-    or_,
-    select,
-    true,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, select, true, update
 
 from dagster_encord.errors import LedgerError
 from dagster_encord.ledger import engine as engines
+from dagster_encord.ledger.listing import diff_listing, epoch, insert_ignore, stage_listing
 from dagster_encord.ledger.models import (
     DiffSummary,
     FileRow,
@@ -72,44 +57,13 @@ from dagster_encord.ledger.models import (
     PlanOutcome,
     StoredChunk,
 )
-from dagster_encord.ledger.tables import (
-    assignment_scratch,
-    chunks,
-    files,
-    jobs,
-    listing_scratch,
-    locks,
-    metadata,
-)
+from dagster_encord.ledger.planning import PlanWriter, pending_records
+from dagster_encord.ledger.results import PERMANENT_ERROR_CLASSES, Member, result_updates
+from dagster_encord.ledger.tables import chunks, files, jobs, listing_scratch, locks, metadata
 from dagster_encord.planner.chunking import Chunk
 from dagster_encord.planner.config import PlannerConfig
-from dagster_encord.planner.manifest import ManifestItem
 from dagster_encord.planner.plan import GroupMetadataFor, ManifestPlanner, MetadataFor
 from dagster_encord.sources.base import ObjectRecord
-
-PERMANENT_ERROR_CLASSES: frozenset[str] = frozenset(
-    {"permanent", "unsupported_format", "missing_object", "access_denied"}
-)
-RETRY_BASE_SECONDS = 60.0
-RETRY_MAX_SECONDS = 3600.0
-_PENDING_FOR_PLAN = ("discovered", "skipped")
-_UNSUBMITTED = ("planned",)
-
-
-def _epoch(moment: datetime) -> float:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
-
-
-def metadata_hash(item: ManifestItem) -> str | None:
-    """A digest of the metadata an item was registered with, to detect later changes."""
-    if item.client_metadata is None and item.media_metadata is None:
-        return None
-    payload = json.dumps(
-        [item.client_metadata, item.media_metadata], sort_keys=True, default=str
-    ).encode("utf-8")
-    return hashlib.sha256(payload).hexdigest()[:32]
 
 
 class Ledger:
@@ -178,7 +132,7 @@ class Ledger:
         ).rowcount
         if not taken:
             conn.execute(
-                self._insert_ignore(locks, conn),
+                insert_ignore(locks, conn),
                 [{"pipeline": self.pipeline, "holder": self._holder, "acquired_at": now}],
             )
             conn.execute(
@@ -186,16 +140,6 @@ class Ledger:
                 .where(locks.c.pipeline == self.pipeline)
                 .values(holder=self._holder, acquired_at=now)
             )
-
-    @staticmethod
-    def _insert_ignore(table: Any, conn: Connection) -> Any:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table).on_conflict_do_nothing()
-
-    @staticmethod
-    def _scratch(conn: Connection, table: Any) -> None:
-        table.create(conn, checkfirst=True)
-        conn.execute(delete(table))
 
     def _in_pipeline(self) -> Any:
         return files.c.pipeline == self.pipeline
@@ -219,162 +163,19 @@ class Ledger:
         listing_id = listing_id or uuid.uuid4().hex
         with self.engine.connect() as conn:
             try:
-                listed = self._stage_listing(conn, pages)
+                listed = stage_listing(conn, pages, self.batch_size)
                 conn.execution_options(ledger_write=True)
                 with conn.begin():
                     self._lock(conn)
-                    diff = self._diff(conn, source_url, listed, listing_id, complete)
+                    return diff_listing(
+                        conn, self.pipeline, source_url, listed, listing_id, complete
+                    )
             finally:
                 if conn.in_transaction():
                     conn.rollback()
                 conn.execution_options(ledger_write=False)
                 with conn.begin():
                     conn.execute(delete(listing_scratch))
-        return diff
-
-    def _stage_listing(self, conn: Connection, pages: Iterable[Sequence[ObjectRecord]]) -> int:
-        with conn.begin():
-            self._scratch(conn, listing_scratch)
-        statement = self._insert_ignore(listing_scratch, conn)
-        batch: list[dict[str, Any]] = []
-        for page in pages:
-            for record in page:
-                batch.append(
-                    {
-                        "key": record.key,
-                        "object_url": record.object_url,
-                        "size": record.size,
-                        "version": record.version,
-                        "last_modified": _epoch(record.last_modified),
-                        "content_type": record.content_type,
-                    }
-                )
-            if len(batch) >= self.batch_size:
-                with conn.begin():
-                    conn.execute(statement, batch)
-                batch = []
-        if batch:
-            with conn.begin():
-                conn.execute(statement, batch)
-        with conn.begin():
-            return int(conn.execute(select(func.count()).select_from(listing_scratch)).scalar_one())
-
-    def _diff(
-        self, conn: Connection, source_url: str, listed: int, listing_id: str, complete: bool
-    ) -> DiffSummary:
-        now = time.time()
-        s = listing_scratch
-        same_key = and_(self._in_pipeline(), files.c.key == s.c.key)
-        listing_values = {
-            "object_url": s.c.object_url,
-            "size": s.c.size,
-            "version": s.c.version,
-            "last_modified": s.c.last_modified,
-            "content_type": s.c.content_type,
-            "source_url": source_url,
-        }
-        reset = {
-            "state": "discovered",
-            "chunk_id": None,
-            "item_uuid": None,
-            "attempts": 0,
-            "error_class": None,
-            "error_message": None,
-            "next_attempt_at": None,
-            "updated_at": now,
-        }
-        changed = or_(
-            files.c.version.is_distinct_from(s.c.version),
-            files.c.size != s.c.size,
-        )
-        # Unsubmitted chunks holding a changed or gone file are superseded first.
-        gone = and_(
-            files.c.source_url == source_url,
-            ~select(s.c.key).where(s.c.key == files.c.key).exists(),
-        )
-        is_changed = select(s.c.key).where(s.c.key == files.c.key, changed).exists()
-        stale = select(files.c.chunk_id).where(
-            self._in_pipeline(),
-            files.c.state.in_(_UNSUBMITTED),
-            or_(is_changed, gone) if complete else is_changed,
-        )
-        self._supersede(conn, [row[0] for row in conn.execute(stale.distinct())], now)
-
-        reappeared = conn.execute(
-            update(files)
-            .where(same_key, files.c.state == "deleted")
-            .values(**listing_values, **reset)
-        ).rowcount
-        changed_count = conn.execute(
-            update(files).where(same_key, changed).values(**listing_values, **reset)
-        ).rowcount
-        new = conn.execute(
-            insert(files).from_select(
-                [
-                    "pipeline",
-                    "key",
-                    "object_url",
-                    "size",
-                    "version",
-                    "last_modified",
-                    "content_type",
-                    "source_url",
-                    "state",
-                    "attempts",
-                    "first_seen_at",
-                    "updated_at",
-                ],
-                select(
-                    literal(self.pipeline),
-                    s.c.key,
-                    s.c.object_url,
-                    s.c.size,
-                    s.c.version,
-                    s.c.last_modified,
-                    s.c.content_type,
-                    literal(source_url),
-                    literal("discovered"),
-                    literal(0),
-                    literal(now),
-                    literal(now),
-                ).where(
-                    ~select(files.c.key)
-                    .where(files.c.pipeline == self.pipeline, files.c.key == s.c.key)
-                    .exists()
-                ),
-            )
-        ).rowcount
-        deleted = 0
-        if complete:
-            deleted = conn.execute(
-                update(files)
-                .where(self._in_pipeline(), files.c.state != "deleted", gone)
-                .values(state="deleted", chunk_id=None, updated_at=now)
-            ).rowcount
-        new_total = new + reappeared
-        return DiffSummary(
-            listing_id=listing_id,
-            listed=listed,
-            new=new_total,
-            changed=changed_count,
-            deleted=deleted,
-            unchanged=listed - new_total - changed_count,
-        )
-
-    def _supersede(self, conn: Connection, chunk_ids: Sequence[str], now: float) -> None:
-        for chunk_id in chunk_ids:
-            if chunk_id is None:
-                continue
-            conn.execute(
-                update(chunks)
-                .where(chunks.c.chunk_id == chunk_id, chunks.c.state.in_(_UNSUBMITTED))
-                .values(state="superseded", updated_at=now)
-            )
-            conn.execute(
-                update(files)
-                .where(files.c.chunk_id == chunk_id, files.c.state.in_(_UNSUBMITTED))
-                .values(state="discovered", chunk_id=None, updated_at=now)
-            )
 
     # --- planning ---------------------------------------------------------------------------
 
@@ -404,148 +205,23 @@ class Ledger:
             now=now,
         )
         outcome = PlanOutcome(chunks=[], skipped=[], held=[], warnings=[])
-        with self.engine.connect().execution_options(ledger_write=True) as conn, conn.begin():
+        with self._write() as conn:
             self._lock(conn)
-            self._scratch(conn, assignment_scratch)
-            assign = insert(assignment_scratch)
-            pending: list[dict[str, Any]] = []
-            for chunk in planner.iter_chunks(self._pending_records(conn), presorted=True):
-                chunk_id = self._persist_chunk(conn, chunk)
-                planned = PlannedChunk(
-                    chunk_id=chunk_id,
-                    lane=chunk.lane,
-                    state="planned",
-                    format=chunk.format,
-                    file_count=chunk.url_count,
-                    item_count=chunk.item_count,
-                    bytes=chunk.bytes,
-                    upload_job_id=None,
-                    submit_attempts=0,
-                )
+            writer = PlanWriter(conn, self.pipeline, self.batch_size)
+            records = pending_records(conn, self.pipeline, self.batch_size)
+            for chunk in planner.iter_chunks(records, presorted=True):
+                planned = writer.add_chunk(chunk)
                 if on_chunk is not None:
                     on_chunk(planned, chunk)
                 outcome.totals.add(chunk)
                 outcome.chunks.append(planned)
-                for item in chunk.items:
-                    digest = metadata_hash(item)
-                    for record in item.members:
-                        pending.append(
-                            {
-                                "key": record.key,
-                                "state": "planned",
-                                "chunk_id": chunk_id,
-                                "item_key": item.item_key,
-                                "metadata_hash": digest,
-                                "error_message": None,
-                            }
-                        )
-                if len(pending) >= self.batch_size:
-                    conn.execute(assign, pending)
-                    pending = []
             for skipped in planner.skipped:
-                pending.append(
-                    {
-                        "key": skipped.key,
-                        "state": "skipped",
-                        "chunk_id": None,
-                        "item_key": None,
-                        "metadata_hash": None,
-                        "error_message": skipped.reason,
-                    }
-                )
-            if pending:
-                conn.execute(assign, pending)
-            a = assignment_scratch
-            conn.execute(
-                update(files)
-                .where(self._in_pipeline(), files.c.key == a.c.key)
-                .values(
-                    state=a.c.state,
-                    chunk_id=a.c.chunk_id,
-                    item_key=a.c.item_key,
-                    metadata_hash=a.c.metadata_hash,
-                    error_message=a.c.error_message,
-                    updated_at=time.time(),
-                )
-            )
-            conn.execute(delete(assignment_scratch))
+                writer.add_skipped(skipped)
+            writer.finish()
         outcome.skipped = planner.skipped
         outcome.held = planner.held
         outcome.warnings = planner.warnings
         return outcome
-
-    def _pending_records(self, conn: Connection) -> Iterator[ObjectRecord]:
-        """Pending files in code-point key order (the planner's order on every backend)."""
-        collation = "C" if conn.dialect.name == "postgresql" else "BINARY"
-        ordered_key = files.c.key.collate(collation)
-        after: str | None = None
-        while True:
-            query = (
-                select(
-                    files.c.key,
-                    files.c.object_url,
-                    files.c.size,
-                    files.c.version,
-                    files.c.last_modified,
-                    files.c.content_type,
-                )
-                .where(self._in_pipeline(), files.c.state.in_(_PENDING_FOR_PLAN))
-                .order_by(ordered_key)
-                .limit(self.batch_size)
-            )
-            if after is not None:
-                query = query.where(ordered_key > after)
-            rows = conn.execute(query).all()
-            if not rows:
-                return
-            for key, object_url, size, version, last_modified, content_type in rows:
-                yield ObjectRecord(
-                    key,
-                    object_url,
-                    size,
-                    version,
-                    datetime.fromtimestamp(last_modified, UTC),
-                    content_type,
-                )
-            after = rows[-1][0]
-
-    def _persist_chunk(self, conn: Connection, chunk: Chunk) -> str:
-        """Insert the chunk; a content id already used (a retry of the same files) gets -rN."""
-        now = time.time()
-        chunk_id = chunk.chunk_id
-        taken = set(
-            conn.execute(
-                select(chunks.c.chunk_id).where(
-                    or_(
-                        chunks.c.chunk_id == chunk_id,
-                        and_(
-                            chunks.c.chunk_id > f"{chunk_id}-r", chunks.c.chunk_id < f"{chunk_id}-s"
-                        ),
-                    )
-                )
-            ).scalars()
-        )
-        attempt = 1
-        while chunk_id in taken:
-            attempt += 1
-            chunk_id = f"{chunk.chunk_id}-r{attempt}"
-        conn.execute(
-            insert(chunks).values(
-                chunk_id=chunk_id,
-                pipeline=self.pipeline,
-                lane=chunk.lane,
-                state="planned",
-                format=chunk.format,
-                manifest=chunk.manifest_text(),
-                file_count=chunk.url_count,
-                item_count=chunk.item_count,
-                bytes=chunk.bytes,
-                submit_attempts=0,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        return chunk_id
 
     # --- chunks -----------------------------------------------------------------------------
 
@@ -653,7 +329,7 @@ class Ledger:
                 .values(state="submitted", updated_at=now)
             )
             conn.execute(
-                self._insert_ignore(jobs, conn),
+                insert_ignore(jobs, conn),
                 [
                     {
                         "upload_job_id": upload_job_id,
@@ -685,65 +361,33 @@ class Ledger:
         With `complete=True` (the job finished) files the result does not mention fail with
         class `missing_from_result`. Only files still submitted in this chunk change.
         """
-        registered = dict(registered or {})
-        failed = dict(failed or {})
-        moment = _epoch(now) if now is not None else time.time()
+        moment = epoch(now) if now is not None else time.time()
         with self._write() as conn:
             self._lock(conn)
             chunk = self._stored(conn, chunk_id)
-            members = conn.execute(
-                select(files.c.key, files.c.object_url, files.c.item_key, files.c.attempts).where(
-                    self._in_pipeline(),
-                    files.c.chunk_id == chunk_id,
-                    files.c.state.in_(("submitting", "submitted")),
+            members = [
+                Member(*row)
+                for row in conn.execute(
+                    select(
+                        files.c.key, files.c.object_url, files.c.item_key, files.c.attempts
+                    ).where(
+                        self._in_pipeline(),
+                        files.c.chunk_id == chunk_id,
+                        files.c.state.in_(("submitting", "submitted")),
+                    )
                 )
-            ).all()
-            by_url = {row.object_url: row for row in members}
-            unknown = tuple(url for url in [*registered, *failed] if url not in by_url)
-            item_uuid: dict[str, str] = {}
-            item_error: dict[str, tuple[str, str]] = {}
-            for url, uuid_ in registered.items():
-                if url in by_url:
-                    item_uuid.setdefault(by_url[url].item_key, uuid_)
-            for url, failure in failed.items():
-                if url in by_url:
-                    item_error.setdefault(by_url[url].item_key, failure)
-            done: list[dict[str, Any]] = []
-            errors: list[dict[str, Any]] = []
-            counts = {"registered": 0, "failed": 0, "quarantined": 0, "unaccounted": 0}
-            for row in members:
-                if row.object_url in registered or (
-                    row.object_url not in failed and row.item_key in item_uuid
-                ):
-                    uuid_ = registered.get(row.object_url) or item_uuid[row.item_key]
-                    done.append({"b_key": row.key, "b_uuid": uuid_})
-                    counts["registered"] += 1
-                    continue
-                error: tuple[str, str] | None = failed.get(row.object_url) or item_error.get(
-                    row.item_key
-                )
-                if error is None:
-                    if not complete:
-                        continue
-                    error = ("missing_from_result", "the finished upload job did not report it")
-                    counts["unaccounted"] += 1
-                error_class, message = error
-                attempts = row.attempts + 1
-                quarantine = error_class in permanent or attempts >= self.max_attempts
-                backoff = min(RETRY_BASE_SECONDS * 2 ** (attempts - 1), RETRY_MAX_SECONDS)
-                errors.append(
-                    {
-                        "b_key": row.key,
-                        "b_state": "quarantined" if quarantine else "failed",
-                        "b_attempts": attempts,
-                        "b_class": error_class,
-                        "b_message": message[:4000],
-                        "b_next": None if quarantine else moment + backoff,
-                    }
-                )
-                counts["quarantined" if quarantine else "failed"] += 1
+            ]
+            updates = result_updates(
+                members,
+                registered or {},
+                failed or {},
+                complete=complete,
+                permanent=permanent,
+                max_attempts=self.max_attempts,
+                now=moment,
+            )
             where = and_(self._in_pipeline(), files.c.key == bindparam("b_key"))
-            if done:
+            if updates.registered:
                 conn.execute(
                     update(files)
                     .where(where)
@@ -755,9 +399,9 @@ class Ledger:
                         next_attempt_at=None,
                         updated_at=moment,
                     ),
-                    done,
+                    updates.registered,
                 )
-            if errors:
+            if updates.errors:
                 conn.execute(
                     update(files)
                     .where(where)
@@ -769,8 +413,9 @@ class Ledger:
                         next_attempt_at=bindparam("b_next"),
                         updated_at=moment,
                     ),
-                    errors,
+                    updates.errors,
                 )
+            counts = updates.counts
             if complete:
                 conn.execute(
                     update(chunks)
@@ -793,12 +438,12 @@ class Ledger:
             failed=counts["failed"],
             quarantined=counts["quarantined"],
             unaccounted=counts["unaccounted"],
-            unknown_urls=unknown,
+            unknown_urls=updates.unknown_urls,
         )
 
     def retryable(self, now: datetime | None = None) -> list[FileRow]:
         """Failed files whose backoff has passed."""
-        moment = _epoch(now) if now is not None else time.time()
+        moment = epoch(now) if now is not None else time.time()
         with self._read() as conn:
             return self._file_rows(
                 conn,
@@ -807,7 +452,7 @@ class Ledger:
 
     def requeue(self, now: datetime | None = None) -> int:
         """Move due failures back to `discovered`; the next `plan` puts them in new chunks."""
-        moment = _epoch(now) if now is not None else time.time()
+        moment = epoch(now) if now is not None else time.time()
         with self._write() as conn:
             self._lock(conn)
             return int(

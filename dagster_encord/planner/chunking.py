@@ -24,9 +24,10 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from dagster_encord.planner.limits import MAX_CSV_ROWS, check_manifest_size
-from dagster_encord.planner.manifest import ManifestItem, entry, render_csv, render_json
+from dagster_encord.planner.manifest import ManifestItem, render_csv, render_json
 
 _MAX_LEVEL = 8
 # A level-1 segment this many budgets long is cut regardless: it bounds memory on input whose
@@ -35,19 +36,26 @@ _SEGMENT_MEMORY_CAP = 64
 _SCALE = float(1 << 64)
 
 
+_SALTS = [level.to_bytes(16, "big") for level in range(_MAX_LEVEL + 2)]
+
+
 def boundary_score(item_key: str, level: int) -> float:
-    digest = hashlib.blake2b(
-        item_key.encode("utf-8"), digest_size=8, salt=level.to_bytes(16, "big")
-    )
+    digest = hashlib.blake2b(item_key.encode("utf-8"), digest_size=8, salt=_SALTS[level])
     return int.from_bytes(digest.digest(), "big") / _SCALE
 
 
 def item_fingerprint(item: ManifestItem) -> str:
-    hasher = hashlib.blake2b(digest_size=16)
-    hasher.update(json.dumps(entry(item), sort_keys=True, ensure_ascii=False).encode("utf-8"))
+    """Covers everything the entry renders (URLs, title, metadata) plus keys and versions."""
+    parts = [item.lane, item.item_key, str(item.title)]
     for record in item.members:
-        hasher.update(f"\0{record.key}\0{record.version}\0{record.size}".encode())
-    return hasher.hexdigest()
+        parts += (record.key, record.object_url, str(record.version), str(record.size))
+    if item.client_metadata is not None or item.media_metadata is not None:
+        parts.append(
+            json.dumps(
+                [item.client_metadata, item.media_metadata], sort_keys=True, ensure_ascii=False
+            )
+        )
+    return hashlib.blake2b("\0".join(parts).encode("utf-8"), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -65,13 +73,13 @@ class Chunk:
     def item_count(self) -> int:
         return len(self.items)
 
-    @property
+    @cached_property
     def url_count(self) -> int:
-        return sum(item.url_count for item in self.items)
+        return sum(len(item.members) for item in self.items)
 
-    @property
+    @cached_property
     def bytes(self) -> int:
-        return sum(item.bytes for item in self.items)
+        return sum(record.size for item in self.items for record in item.members)
 
     @property
     def keys(self) -> list[str]:
@@ -112,10 +120,11 @@ class LaneChunker:
         self._segment_urls = 0
 
     def add(self, item: ManifestItem) -> Iterator[Chunk]:
+        urls = len(item.members)
         self._segment.append((item, item_fingerprint(item)))
-        self._segment_urls += item.url_count
+        self._segment_urls += urls
         if (
-            boundary_score(item.item_key, 1) < item.url_count / self.budget
+            boundary_score(item.item_key, 1) < urls / self.budget
             or self._segment_urls >= _SEGMENT_MEMORY_CAP * self.budget
         ):
             yield from self.flush()

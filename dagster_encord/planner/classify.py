@@ -81,14 +81,16 @@ class Classifier:
     ) -> None:
         self._extensions = {suffix.lower(): DataType(kind) for suffix, kind in extensions.items()}
         self._content_types = {mime.lower(): DataType(kind) for mime, kind in content_types.items()}
-        # Longest suffixes first so `.nii.gz` wins over a hypothetical `.gz`.
-        self._suffixes = sorted(self._extensions, key=len, reverse=True)
+        self._max_dots = max((suffix.count(".") for suffix in self._extensions), default=1)
 
     def classify(self, record: ObjectRecord) -> DataType | SkippedFile:
         name = record.key.rsplit("/", 1)[-1].lower()
-        for suffix in self._suffixes:
-            if name.endswith(suffix):
-                return self._extensions[suffix]
+        # Longest suffix first, so `.nii.gz` wins over a hypothetical `.gz`.
+        parts = name.split(".")
+        for dots in range(min(self._max_dots, len(parts) - 1), 0, -1):
+            found = self._extensions.get("." + ".".join(parts[-dots:]))
+            if found is not None:
+                return found
         content_type = (record.content_type or "").split(";", 1)[0].strip().lower()
         if content_type:
             if content_type in self._content_types:

@@ -1,0 +1,178 @@
+"""Ingesting a listing: bulk-load it into a scratch table, then diff it in a few SQL statements.
+
+Diffing is by key, version (etag/generation) and size, never by timestamps, so objects that share
+a last-modified time are never lost. Unsubmitted chunks holding a changed or deleted file are
+superseded and their files return to `discovered`, so no stale manifest is ever submitted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from dagster_encord.ledger.models import DiffSummary
+from dagster_encord.ledger.tables import chunks, files, listing_scratch
+from dagster_encord.sources.base import ObjectRecord
+
+UNSUBMITTED = ("planned",)
+
+
+def epoch(moment: datetime) -> float:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def insert_ignore(table: Any, conn: Connection) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
+def reset_scratch(conn: Connection, table: Any) -> None:
+    table.create(conn, checkfirst=True)
+    conn.execute(delete(table))
+
+
+def stage_listing(
+    conn: Connection, pages: Iterable[Sequence[ObjectRecord]], batch_size: int
+) -> int:
+    """Load the listing into the connection's scratch table; returns the distinct key count."""
+    with conn.begin():
+        reset_scratch(conn, listing_scratch)
+    statement = insert_ignore(listing_scratch, conn)
+    batch: list[dict[str, Any]] = []
+    for page in pages:
+        batch += [
+            {
+                "key": record.key,
+                "object_url": record.object_url,
+                "size": record.size,
+                "version": record.version,
+                "last_modified": epoch(record.last_modified),
+                "content_type": record.content_type,
+            }
+            for record in page
+        ]
+        if len(batch) >= batch_size:
+            with conn.begin():
+                conn.execute(statement, batch)
+            batch = []
+    with conn.begin():
+        if batch:
+            conn.execute(statement, batch)
+        return int(conn.execute(select(func.count()).select_from(listing_scratch)).scalar_one())
+
+
+def diff_listing(
+    conn: Connection,
+    pipeline: str,
+    source_url: str,
+    listed: int,
+    listing_id: str,
+    complete: bool,
+) -> DiffSummary:
+    """Apply the staged listing to the pipeline's files (inside the caller's transaction)."""
+    now = time.time()
+    s = listing_scratch
+    in_pipeline = files.c.pipeline == pipeline
+    same_key = and_(in_pipeline, files.c.key == s.c.key)
+    listing_values = {
+        "object_url": s.c.object_url,
+        "size": s.c.size,
+        "version": s.c.version,
+        "last_modified": s.c.last_modified,
+        "content_type": s.c.content_type,
+        "source_url": source_url,
+    }
+    reset = {
+        "state": "discovered",
+        "chunk_id": None,
+        "item_uuid": None,
+        "attempts": 0,
+        "error_class": None,
+        "error_message": None,
+        "next_attempt_at": None,
+        "updated_at": now,
+    }
+    changed = or_(files.c.version.is_distinct_from(s.c.version), files.c.size != s.c.size)
+    gone = and_(
+        files.c.source_url == source_url,
+        ~select(s.c.key).where(s.c.key == files.c.key).exists(),
+    )
+    is_changed = select(s.c.key).where(s.c.key == files.c.key, changed).exists()
+    stale = select(files.c.chunk_id).where(
+        in_pipeline,
+        files.c.state.in_(UNSUBMITTED),
+        or_(is_changed, gone) if complete else is_changed,
+    )
+    supersede(conn, pipeline, [row[0] for row in conn.execute(stale.distinct())], now)
+
+    reappeared = conn.execute(
+        update(files).where(same_key, files.c.state == "deleted").values(**listing_values, **reset)
+    ).rowcount
+    changed_count = conn.execute(
+        update(files).where(same_key, changed).values(**listing_values, **reset)
+    ).rowcount
+    columns = ["pipeline", "key", "object_url", "size", "version", "last_modified"]
+    columns += ["content_type", "source_url", "state", "attempts", "first_seen_at", "updated_at"]
+    new = conn.execute(
+        insert(files).from_select(
+            columns,
+            select(
+                literal(pipeline),
+                s.c.key,
+                s.c.object_url,
+                s.c.size,
+                s.c.version,
+                s.c.last_modified,
+                s.c.content_type,
+                literal(source_url),
+                literal("discovered"),
+                literal(0),
+                literal(now),
+                literal(now),
+            ).where(~select(files.c.key).where(in_pipeline, files.c.key == s.c.key).exists()),
+        )
+    ).rowcount
+    deleted = 0
+    if complete:
+        deleted = conn.execute(
+            update(files)
+            .where(in_pipeline, files.c.state != "deleted", gone)
+            .values(state="deleted", chunk_id=None, updated_at=now)
+        ).rowcount
+    new_total = new + reappeared
+    return DiffSummary(
+        listing_id=listing_id,
+        listed=listed,
+        new=new_total,
+        changed=changed_count,
+        deleted=deleted,
+        unchanged=listed - new_total - changed_count,
+    )
+
+
+def supersede(conn: Connection, pipeline: str, chunk_ids: Sequence[str | None], now: float) -> None:
+    """Retire unsubmitted chunks; their files go back to `discovered` for re-planning."""
+    for chunk_id in chunk_ids:
+        if chunk_id is None:
+            continue
+        conn.execute(
+            update(chunks)
+            .where(chunks.c.chunk_id == chunk_id, chunks.c.state.in_(UNSUBMITTED))
+            .values(state="superseded", updated_at=now)
+        )
+        conn.execute(
+            update(files)
+            .where(
+                files.c.pipeline == pipeline,
+                files.c.chunk_id == chunk_id,
+                files.c.state.in_(UNSUBMITTED),
+            )
+            .values(state="discovered", chunk_id=None, updated_at=now)
+        )

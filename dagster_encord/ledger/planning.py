@@ -1,0 +1,188 @@
+"""Persisting a plan: pending files out of the ledger in key order, chunks and assignments in.
+
+Chunk rows and file assignments are buffered and written in batches (one executemany each); the
+files table is updated once at the end from the assignment scratch table. A content-derived
+chunk id already used by an earlier chunk (the same files retried) gets a `-rN` suffix, so chunk
+ids, which are Dagster run keys, never repeat.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+
+from dagster_encord.ledger.listing import reset_scratch
+from dagster_encord.ledger.models import PlannedChunk
+from dagster_encord.ledger.tables import assignment_scratch, chunks, files
+from dagster_encord.planner.chunking import Chunk
+from dagster_encord.planner.classify import SkippedFile
+from dagster_encord.planner.manifest import ManifestItem
+from dagster_encord.sources.base import ObjectRecord
+
+PENDING_FOR_PLAN = ("discovered", "skipped")
+
+
+def metadata_hash(item: ManifestItem) -> str | None:
+    """A digest of the metadata an item was registered with, to detect later changes."""
+    if item.client_metadata is None and item.media_metadata is None:
+        return None
+    payload = json.dumps(
+        [item.client_metadata, item.media_metadata], sort_keys=True, default=str
+    ).encode("utf-8")
+    return hashlib.sha256(payload).hexdigest()[:32]
+
+
+def pending_records(conn: Connection, pipeline: str, page_size: int) -> Iterator[ObjectRecord]:
+    """Pending files in code-point key order (the planner's order on every backend)."""
+    collation = "C" if conn.dialect.name == "postgresql" else "BINARY"
+    ordered_key = files.c.key.collate(collation)
+    after: str | None = None
+    while True:
+        query = (
+            select(
+                files.c.key,
+                files.c.object_url,
+                files.c.size,
+                files.c.version,
+                files.c.last_modified,
+                files.c.content_type,
+            )
+            .where(files.c.pipeline == pipeline, files.c.state.in_(PENDING_FOR_PLAN))
+            .order_by(ordered_key)
+            .limit(page_size)
+        )
+        if after is not None:
+            query = query.where(ordered_key > after)
+        rows = conn.execute(query).all()
+        if not rows:
+            return
+        for key, object_url, size, version, last_modified, content_type in rows:
+            yield ObjectRecord(
+                key,
+                object_url,
+                size,
+                version,
+                datetime.fromtimestamp(last_modified, UTC),
+                content_type,
+            )
+        after = rows[-1][0]
+
+
+class PlanWriter:
+    """Buffers chunk rows and file assignments of one plan transaction."""
+
+    def __init__(self, conn: Connection, pipeline: str, batch_size: int) -> None:
+        self.conn = conn
+        self.pipeline = pipeline
+        self.batch_size = batch_size
+        self._chunk_rows: list[dict[str, Any]] = []
+        self._assignments: list[dict[str, Any]] = []
+        reset_scratch(conn, assignment_scratch)
+
+    def add_chunk(self, chunk: Chunk) -> PlannedChunk:
+        now = time.time()
+        chunk_id = self._free_id(chunk.chunk_id)
+        self._chunk_rows.append(
+            {
+                "chunk_id": chunk_id,
+                "pipeline": self.pipeline,
+                "lane": chunk.lane,
+                "state": "planned",
+                "format": chunk.format,
+                "manifest": chunk.manifest_text(),
+                "file_count": chunk.url_count,
+                "item_count": chunk.item_count,
+                "bytes": chunk.bytes,
+                "submit_attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        for item in chunk.items:
+            digest = metadata_hash(item)
+            self._assignments += [
+                {
+                    "key": record.key,
+                    "state": "planned",
+                    "chunk_id": chunk_id,
+                    "item_key": item.item_key,
+                    "metadata_hash": digest,
+                    "error_message": None,
+                }
+                for record in item.members
+            ]
+        if len(self._assignments) >= self.batch_size or len(self._chunk_rows) >= 200:
+            self._flush()
+        return PlannedChunk(
+            chunk_id=chunk_id,
+            lane=chunk.lane,
+            state="planned",
+            format=chunk.format,
+            file_count=chunk.url_count,
+            item_count=chunk.item_count,
+            bytes=chunk.bytes,
+            upload_job_id=None,
+            submit_attempts=0,
+        )
+
+    def add_skipped(self, skipped: SkippedFile) -> None:
+        self._assignments.append(
+            {
+                "key": skipped.key,
+                "state": "skipped",
+                "chunk_id": None,
+                "item_key": None,
+                "metadata_hash": None,
+                "error_message": skipped.reason,
+            }
+        )
+
+    def finish(self) -> None:
+        """Write what is buffered and apply every assignment to the files table."""
+        self._flush()
+        a = assignment_scratch
+        self.conn.execute(
+            update(files)
+            .where(files.c.pipeline == self.pipeline, files.c.key == a.c.key)
+            .values(
+                state=a.c.state,
+                chunk_id=a.c.chunk_id,
+                item_key=a.c.item_key,
+                metadata_hash=a.c.metadata_hash,
+                error_message=a.c.error_message,
+                updated_at=time.time(),
+            )
+        )
+        self.conn.execute(delete(assignment_scratch))
+
+    def _flush(self) -> None:
+        if self._chunk_rows:
+            self.conn.execute(insert(chunks), self._chunk_rows)
+            self._chunk_rows = []
+        if self._assignments:
+            self.conn.execute(insert(assignment_scratch), self._assignments)
+            self._assignments = []
+
+    def _free_id(self, base: str) -> str:
+        buffered = {row["chunk_id"] for row in self._chunk_rows}
+        taken = buffered | set(
+            self.conn.execute(
+                select(chunks.c.chunk_id).where(
+                    or_(
+                        chunks.c.chunk_id == base,
+                        and_(chunks.c.chunk_id > f"{base}-r", chunks.c.chunk_id < f"{base}-s"),
+                    )
+                )
+            ).scalars()
+        )
+        chunk_id, attempt = base, 1
+        while chunk_id in taken:
+            attempt += 1
+            chunk_id = f"{base}-r{attempt}"
+        return chunk_id
