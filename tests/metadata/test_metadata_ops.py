@@ -219,3 +219,13 @@ def test_persistent_server_errors_become_per_item_errors(
     outcome = patch_metadata(client.user_client, {uuid: {"n": 1} for uuid in items.values()})
     assert set(outcome.errors) == set(items.values()) and not outcome.patched
     assert all("patching the metadata of 2 items" in e for e in outcome.errors.values())
+
+
+def test_hard_delete_leaves_a_tombstone_that_cannot_be_reused(
+    encord_user_client: EncordUserClient,
+) -> None:
+    sync_schema(encord_user_client, DeclaredSchema.of(scalar("gone", "text")))
+    sync_schema(encord_user_client, DeclaredSchema.of(delete=["gone"], hard_delete=True))
+    assert _wire(encord_user_client)["gone"] == {"ty": "tombstone", "deleted_ty": None}
+    with pytest.raises(SchemaError, match="'gone' was hard-deleted"):
+        sync_schema(encord_user_client, DeclaredSchema.of(scalar("gone", "text")))
