@@ -18,13 +18,13 @@ import mimetypes
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from dagster_encord.emulator.faults import FaultPlan
-from dagster_encord.emulator.records import Item, UploadJob, new_uuid, now_iso
+from dagster_encord.emulator.records import Item, JobUnits, UploadJob, new_uuid, now_iso
 from dagster_encord.emulator.state import EmulatorState
 from dagster_encord.emulator.verify import ObjectVerifier, format_error
 
@@ -64,6 +64,19 @@ def storage_location(provider: str | None, url: str) -> str:
 
 
 @dataclass
+class UnitCheck:
+    """The outcome of checking one unit: an error with its failing URLs, or the object sizes."""
+
+    error: str | None = None
+    urls: list[str] = field(default_factory=list)
+    sizes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
 class JobSettings:
     verify_objects: bool = True
     local_root: Path | None = None
@@ -90,9 +103,9 @@ class JobRunner:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, job: UploadJob) -> None:
+    def submit(self, job: UploadJob, units: list[dict[str, Any]]) -> None:
         job.stalled = self.faults.take_stall()
-        self.state.save(job)
+        self.state.save(JobUnits(job.uuid, units), job)
         if not job.stalled:
             self._queue.put(job.uuid)
 
@@ -126,6 +139,7 @@ class JobRunner:
             job.cancelled += cancelled
             job.status = "CANCELLED"
             self.state.save(job)
+            self.state.drop("job_units", [job.uuid])
             return cancelled
 
     def stop(self) -> None:
@@ -151,93 +165,88 @@ class JobRunner:
         )
         integration = self.state.integrations.get(job.integration_hash or "")
         provider = integration.provider if integration else None
-        start = job.done + job.error
-        for offset in range(start, len(job.units), BATCH_UNITS):
-            if job.status != "PENDING":
-                return
-            batch = job.units[offset : offset + BATCH_UNITS]
-            errors = self._check(batch, verifier)
-            if not self._commit(job, batch, errors, provider):
-                return
+        stored = self.state.job_units.get(job.uuid)
+        units = stored.units if stored is not None else []  # none left once cancelled
+        for offset in range(job.done + job.error, len(units), BATCH_UNITS):
+            batch = units[offset : offset + BATCH_UNITS]
+            if job.status != "PENDING" or not self._commit(
+                job, batch, self._check(batch, verifier), provider
+            ):
+                break
         with self.state.lock:
             if job.status == "PENDING":
                 job.status = "DONE"
                 self.state.save(job)
+            self.state.drop("job_units", [job.uuid])  # finished jobs keep only their results
 
-    def _check(
-        self, batch: list[dict[str, Any]], verifier: ObjectVerifier
-    ) -> dict[int, tuple[str, list[str], dict[str, int]]]:
-        """Batch index -> (error, failing urls, sizes); sizes for good units ride along too."""
-        results: dict[int, tuple[str, list[str], dict[str, int]]] = {}
-        pending_urls: list[str] = []
-        for index, unit in enumerate(batch):
-            failure = self._static_error(unit)
-            if failure is not None:
-                results[index] = failure
-            else:
-                pending_urls.extend(unit["urls"])
-        found = verifier.check(pending_urls)
-        for index, unit in enumerate(batch):
-            if index in results:
+    def _check(self, batch: list[dict[str, Any]], verifier: ObjectVerifier) -> list[UnitCheck]:
+        """One check per unit: injected faults, format and metadata first, then existence."""
+        checks = [self._static_check(unit) for unit in batch]
+        found = verifier.check(
+            url for unit, c in zip(batch, checks, strict=True) if c.ok for url in unit["urls"]
+        )
+        for unit, check in zip(batch, checks, strict=True):
+            if not check.ok:
                 continue
             missing = [url for url in unit["urls"] if found[url][0] is not None]
-            sizes = {url: found[url][1] for url in unit["urls"] if found[url][1] is not None}
             if missing:
-                results[index] = (f"{found[missing[0]][0]}: {missing[0]}", missing, {})
+                check.error, check.urls = f"{found[missing[0]][0]}: {missing[0]}", missing
             else:
-                results[index] = ("", [], sizes)  # type: ignore[assignment]
-        return results
+                check.sizes = {
+                    url: size for url in unit["urls"] if (size := found[url][1]) is not None
+                }
+        return checks
 
-    def _static_error(self, unit: dict[str, Any]) -> tuple[str, list[str], dict[str, int]] | None:
+    def _static_check(self, unit: dict[str, Any]) -> UnitCheck:
         for url in unit["urls"]:
             injected = self.faults.url_error(url)
             if injected is not None:
-                return (f"{injected}: {url}", [url], {})
+                return UnitCheck(f"{injected}: {url}", [url])
         for url in unit["urls"]:
             problem = format_error(unit["itemType"], url)
             if problem is not None:
-                return (f"{problem}: {url}", [url], {})
+                return UnitCheck(f"{problem}: {url}", [url])
         problem = self.metadata_check(unit["clientMetadata"])
         if problem is not None:
-            return (f"{unit['entry']}.clientMetadata: {problem}", unit["urls"][:1], {})
-        return None
+            return UnitCheck(f"{unit['entry']}.clientMetadata: {problem}", unit["urls"][:1])
+        return UnitCheck()
 
     def _commit(
         self,
         job: UploadJob,
         batch: list[dict[str, Any]],
-        checks: dict[int, tuple[str, list[str], dict[str, int]]],
+        checks: list[UnitCheck],
         provider: str | None,
     ) -> bool:
-        failed = {i: c for i, c in checks.items() if c[0]}
+        """Record the batch's errors and create its items; False when the job stops here."""
         with self.state.lock:
             if job.status != "PENDING":
                 return False
-            for index, (message, urls, _) in failed.items():
-                unit = batch[index]
+            for unit, check in zip(batch, checks, strict=True):
+                if check.ok:
+                    continue
                 job.unit_errors.append(
                     {
-                        "objectUrls": urls,
-                        "error": message,
+                        "objectUrls": check.urls,
+                        "error": check.error,
                         "subtaskUuid": new_uuid(),
                         "actionDescription": ACTIONS.get(unit["itemType"], "Uploading file"),
                     }
                 )
-                job.errors.append(f"{unit['entry']}: {message}")
-            job.error += len(failed)
-            if failed and not job.ignore_errors:
-                job.cancelled = len(job.units) - job.done - job.error
+                job.errors.append(f"{unit['entry']}: {check.error}")
+                job.error += 1
+            if not job.ignore_errors and not all(check.ok for check in checks):
+                job.cancelled = job.unit_count - job.done - job.error
                 job.status = "ERROR"
                 self.state.save(job)
                 return False
             changed: list[Item] = []
             stamp = now_iso()
-            for index, unit in enumerate(batch):
-                if index in failed:
-                    continue
-                item = self._register(job, unit, checks[index][2], provider, stamp, changed)
-                job.items_with_names.append({"itemUuid": item.uuid, "name": item.name})
-                job.done += 1
+            for unit, check in zip(batch, checks, strict=True):
+                if check.ok:
+                    item = self._register(job, unit, check.sizes, provider, stamp, changed)
+                    job.items_with_names.append({"itemUuid": item.uuid, "name": item.name})
+                    job.done += 1
             self.state.save_many(changed)
             self.state.save(job)
         return True

@@ -68,7 +68,7 @@ class UploadJob:
     integration_hash: str | None
     ignore_errors: bool
     file_name: str | None
-    units: list[dict[str, Any]]
+    unit_count: int
     skip_duplicates: bool
     upsert_metadata: bool
     created_at: str
@@ -83,7 +83,15 @@ class UploadJob:
 
     @property
     def pending(self) -> int:
-        return 0 if self.status != "PENDING" else len(self.units) - self.done - self.error
+        return 0 if self.status != "PENDING" else self.unit_count - self.done - self.error
+
+
+@dataclass
+class JobUnits:
+    """A job's parsed units, stored apart from the job so progress writes stay small."""
+
+    job_uuid: str
+    units: list[dict[str, Any]]
 
 
 @dataclass

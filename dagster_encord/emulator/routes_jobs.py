@@ -36,12 +36,12 @@ def start_upload_job(ctx: Ctx) -> str:
         integration_hash=integration_hash,
         ignore_errors=bool(body.get("ignoreErrors", False)),
         file_name=body.get("fileName"),
-        units=parsed.units,
+        unit_count=len(parsed.units),
         skip_duplicates=parsed.skip_duplicates,
         upsert_metadata=parsed.upsert_metadata,
         created_at=now_iso(),
     )
-    ctx.core.jobs.submit(job)
+    ctx.core.jobs.submit(job, parsed.units)
     return job.uuid
 
 

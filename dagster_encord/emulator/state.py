@@ -19,6 +19,7 @@ from dagster_encord.emulator.records import (
     Folder,
     Integration,
     Item,
+    JobUnits,
     LabelRow,
     Ontology,
     OrgDoc,
@@ -36,6 +37,7 @@ KINDS: dict[str, tuple[type, str]] = {
     "folder": (Folder, "uuid"),
     "item": (Item, "uuid"),
     "upload_job": (UploadJob, "uuid"),
+    "job_units": (JobUnits, "job_uuid"),
     "sync_job": (SyncJob, "uuid"),
     "dataset": (Dataset, "uuid"),
     "data_row": (DataRow, "data_hash"),
@@ -89,6 +91,10 @@ class EmulatorState:
     @property
     def upload_jobs(self) -> dict[str, UploadJob]:
         return self.tables["upload_job"]
+
+    @property
+    def job_units(self) -> dict[str, JobUnits]:
+        return self.tables["job_units"]
 
     @property
     def sync_jobs(self) -> dict[str, SyncJob]:
