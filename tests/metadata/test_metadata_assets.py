@@ -174,3 +174,33 @@ def test_metadata_definitions_read_and_write_the_pipeline_ledger(
     assert all(e.passed for e in result.get_asset_check_evaluations())
     rows = ledger.files_in_state("registered")
     assert {row.metadata_hash for row in rows} == {metadata_fingerprint({"weather": "rainy"})}
+
+
+def test_metadata_definitions_load_next_to_the_ingestion_factory() -> None:
+    from dagster_encord.dagster.factory import build_encord_ingestion
+    from dagster_encord.dagster.metadata_assets import build_metadata_definitions
+    from dagster_encord.dagster.resources import LedgerResource
+
+    metadata_defs = build_metadata_definitions(
+        "cams",
+        SCHEMA,
+        folder="cams-folder",
+        provider=FromCallable(lambda record: None),
+        upstream=[dg.AssetKey(["cams", "registered_files"])],
+    )
+    defs = build_encord_ingestion(
+        "cams",
+        source="s3://cams",
+        folder="cams-folder",
+        integration="test-s3",
+        encord=EncordResource(bearer_token="not-used", domain="http://127.0.0.1:9"),
+        ledger=LedgerResource(url="sqlite:///:memory:"),
+        extra_definitions=[metadata_defs],
+    )
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    upserts = dg.AssetKey(["cams", "metadata_upserts"])
+    assert graph.get(upserts).parent_keys == {
+        dg.AssetKey(["cams", "metadata_schema"]),
+        dg.AssetKey(["cams", "registered_files"]),
+    }
