@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("plan", "dry run: list a source and write its registration manifests"),
     "validate-metadata": ("validate_metadata", "check clientMetadata against a metadata schema"),
     "emulator": ("emulator", "run the Encord API emulator on 127.0.0.1 in the foreground"),
+    "demo": ("demo", "start the emulator, a sample bucket and dagster dev (--headless: run once)"),
+    "status": ("status", "files per state, chunks and quarantined files of a pipeline"),
 }
 
 

@@ -10,7 +10,7 @@ listing, diff, plan, partitions added in batches) and, partitioned by chunk, `ma
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
@@ -21,6 +21,11 @@ from dagster_encord.dagster.resources import EncordResource, LedgerResource
 from dagster_encord.dagster.sensors import SensorOptions, build_sensors
 from dagster_encord.errors import PlanningError
 from dagster_encord.planner import PlannerConfig
+
+if TYPE_CHECKING:
+    from dagster_encord.metadata.schema import DeclaredSchema
+    from dagster_encord.metadata.sources import MetadataProvider
+    from dagster_encord.metadata.upsert import UpsertMode
 
 
 def build_encord_ingestion(
@@ -47,12 +52,17 @@ def build_encord_ingestion(
     ledger_resource_key: str = "ledger",
     default_sensor_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
     sensor_options: SensorOptions | None = None,
+    metadata_schema: "DeclaredSchema | None" = None,
+    metadata_provider: "MetadataProvider | None" = None,
+    metadata_mode: "UpsertMode" = "patch",
     extra_definitions: Sequence[dg.Definitions] = (),
 ) -> dg.Definitions:
     """Assets, sensors, checks and the per-chunk job that register `source` in `folder`.
 
     `folder` and `integration` are uuids or exact titles. `encord`/`ledger` resources are
-    included when given (otherwise bind them under the resource keys yourself). The pool
+    included when given (otherwise bind them under the resource keys yourself). With
+    `metadata_schema` (and `metadata_provider`), the `metadata_schema`/`metadata_upserts` assets
+    and the conforms check join the pipeline's group, downstream of `registered_files`. The pool
     (default `encord-folder-<folder>`) caps concurrent job submissions per folder: set its limit
     with `dagster instance concurrency set <pool> <n>`.
     """
@@ -266,4 +276,51 @@ def build_encord_ingestion(
         sensors=sensors,
         resources=resources,
     )
-    return dg.Definitions.merge(own, *extra_definitions)
+    extras = list(extra_definitions)
+    if metadata_schema is not None:
+        extras.append(
+            _metadata_definitions(
+                name,
+                metadata_schema,
+                metadata_provider,
+                metadata_mode,
+                folder=folder,
+                integration=integration,
+                upstream=registered_files.key,
+                encord_resource_key=encord_resource_key,
+                ledger_resource_key=ledger_resource_key,
+            )
+        )
+    return dg.Definitions.merge(own, *extras)
+
+
+def _metadata_definitions(
+    name: str,
+    schema: "DeclaredSchema",
+    provider: "MetadataProvider | None",
+    mode: "UpsertMode",
+    *,
+    folder: str,
+    integration: str,
+    upstream: dg.AssetKey,
+    encord_resource_key: str,
+    ledger_resource_key: str,
+) -> dg.Definitions:
+    from dagster_encord.dagster.metadata_assets import build_metadata_definitions
+
+    if provider is None:
+        raise PlanningError(
+            f"pipeline {name!r}: metadata_schema is set but metadata_provider is not; pass a "
+            "provider (sidecar JSON, a mapping file or a callable) from dagster_encord.metadata"
+        )
+    return build_metadata_definitions(
+        name,
+        schema,
+        folder=folder,
+        provider=provider,
+        mode=mode,
+        integration=integration,
+        upstream=[upstream],
+        encord_resource_key=encord_resource_key,
+        ledger_resource_key=ledger_resource_key,
+    )

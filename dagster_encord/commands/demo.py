@@ -1,0 +1,203 @@
+"""`dagster-encord demo [--headless]`: the embedded default, end to end, on one machine.
+
+It starts the Encord emulator (SQLite state), a sample S3 bucket on moto with generated media
+(images, videos, an image sequence, a DICOM series), and then either `dagster dev` on 127.0.0.1
+with the quick-start pipeline and its sensors running, or (`--headless`) runs the pipeline once
+in process and prints what was registered. Dagster telemetry is off. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from dagster_encord.errors import DagsterEncordError
+
+BUCKET = "encord-demo"
+FOLDER = "demo-landing"
+INTEGRATION = "demo-s3"
+DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 2
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--headless", action="store_true", help="run the pipeline once and print what registered"
+    )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        help="where DAGSTER_HOME, the ledger and the emulator state live "
+        "(default .demo; --headless: a fresh temporary folder)",
+    )
+    parser.add_argument("--port", type=int, default=3000, help="Dagster UI port on 127.0.0.1")
+    parser.add_argument("--encord-port", type=int, default=0, help="emulator port (0 = free)")
+    parser.add_argument("--s3-port", type=int, default=0, help="moto S3 port (0 = free)")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start_bucket(stack: ExitStack, port: int) -> str:
+    """A moto S3 server on 127.0.0.1 with the sample media; returns its endpoint."""
+    import logging
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from dagster_encord.quickstart.sample_media import sample_files
+
+    # moto accepts any credentials; these are made up now so no real ones are ever used.
+    os.environ["AWS_ACCESS_KEY_ID"] = f"demo{secrets.token_hex(6)}"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = secrets.token_urlsafe(24)
+    os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        os.environ.pop(name, None)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log
+    port = port or _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    stack.callback(server.stop)
+    endpoint = f"http://127.0.0.1:{port}"
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    s3.create_bucket(Bucket=BUCKET)
+    for key, body in sample_files().items():
+        s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    return endpoint
+
+
+def _prepare_encord(stack: ExitStack, root: Path, port: int) -> dict[str, str]:
+    """Start the emulator; ensure the demo folder and integration; a fresh key for this run."""
+    from encord import EncordUserClient
+
+    from dagster_encord.emulator import EncordEmulator
+
+    emulator = EncordEmulator(state_path=root / "encord_emulator.sqlite", port=port)
+    emulator.start()
+    stack.callback(emulator.stop)
+    key = emulator.new_ssh_key()
+    user = EncordUserClient.create_with_ssh_private_key(key, domain=emulator.domain)
+    folders = [f for f in user.find_storage_folders(search=FOLDER) if f.name == FOLDER]
+    folder = folders[0] if folders else user.create_storage_folder(FOLDER, "dagster-encord demo")
+    if not user.get_cloud_integrations(filter_integration_titles=[INTEGRATION]):
+        emulator.add_integration(INTEGRATION, "s3")
+    return {"domain": emulator.domain, "ssh_key": key, "folder": str(folder.uuid)}
+
+
+def run(args: argparse.Namespace) -> int:
+    os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
+    if args.dir is not None:
+        root = args.dir.resolve()
+    elif args.headless:
+        root = Path(tempfile.mkdtemp(prefix="dagster-encord-demo-"))
+    else:
+        root = Path(".demo").resolve()
+    home = root / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+
+    from dagster_encord.quickstart.definitions import ENV
+
+    with ExitStack() as stack:
+        print(f"dagster-encord demo in {root}", flush=True)
+        endpoint = _start_bucket(stack, args.s3_port)
+        print(f"  sample bucket  s3://{BUCKET} on moto at {endpoint}", flush=True)
+        encord = _prepare_encord(stack, root, args.encord_port)
+        print(f"  Encord emulator {encord['domain']} (folder {FOLDER!r})", flush=True)
+        os.environ.update(
+            {
+                ENV["domain"]: encord["domain"],
+                ENV["ssh_key"]: encord["ssh_key"],
+                ENV["bucket_url"]: f"s3://{BUCKET}",
+                ENV["s3_endpoint"]: endpoint,
+                ENV["folder"]: FOLDER,
+                ENV["integration"]: INTEGRATION,
+            }
+        )
+        if args.headless:
+            return _headless(encord)
+        return _dagster_dev(args.port)
+    return 0
+
+
+def _headless(encord: dict[str, Any]) -> int:
+    import dagster as dg
+
+    from dagster_encord.dagster.resources import LedgerResource
+    from dagster_encord.quickstart.definitions import PIPELINE, demo_definitions
+    from dagster_encord.quickstart.runner import run_once
+
+    defs = demo_definitions(sensors_running=False)
+    ledger = LedgerResource().get_ledger(PIPELINE)
+    with dg.DagsterInstance.get() as instance:
+        report = run_once(
+            defs,
+            PIPELINE,
+            instance,
+            pending=lambda: ledger.counts().pending,
+            log_level="WARNING",
+        )
+    counts = ledger.counts()
+    rows = ledger.files_in_state("registered")
+    print(f"\nregistered {counts.registered} of {counts.listed} files in folder {FOLDER!r}:")
+    by_item: dict[str, list[str]] = {}
+    for row in rows:
+        by_item.setdefault(row.item_uuid or "?", []).append(row.key)
+    for item_uuid, keys in sorted(by_item.items(), key=lambda pair: pair[1][0]):
+        shown = keys[0] if len(keys) == 1 else f"{keys[0]} (+{len(keys) - 1} more files)"
+        print(f"  {item_uuid}  {shown}")
+    print(
+        f"\n{len(by_item)} Encord items from {report.runs} chunk runs; "
+        f"failed {counts.failed}, quarantined {counts.quarantined}, pending {counts.pending}"
+    )
+    for check, passed in sorted(report.checks.items()):
+        print(f"  check {check}: {'passed' if passed else 'FAILED'}")
+    ok = (
+        counts.registered == counts.listed
+        and report.failed_runs == 0
+        and all(report.checks.values())
+    )
+    return 0 if ok else 1
+
+
+def _dagster_dev(port: int) -> int:
+    workspace = Path("workspace.yaml")
+    target = (
+        ["-w", str(workspace)]
+        if workspace.is_file()
+        else ["-m", "dagster_encord.quickstart.definitions", "-a", "defs"]
+    )
+    dagster = Path(sys.executable).with_name("dagster")
+    if not dagster.exists():
+        raise DagsterEncordError(
+            f"{dagster} not found; run scripts/bootstrap to install dagster into .venv"
+        )
+    print(
+        f"\nOpen http://127.0.0.1:{port}/asset-groups/demo (Assets > demo): the sensors are on, "
+        "the first runs start within a few seconds.\n"
+        f"Runs: http://127.0.0.1:{port}/runs   Sensors: http://127.0.0.1:{port}/automation\n"
+        "Press Ctrl-C to stop everything.\n",
+        flush=True,
+    )
+    command = [str(dagster), "dev", *target, "-h", "127.0.0.1", "-p", str(port)]
+    try:
+        return subprocess.call(command, env=os.environ.copy())
+    except KeyboardInterrupt:
+        return 0

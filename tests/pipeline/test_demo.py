@@ -1,0 +1,42 @@
+"""`./scripts/demo --headless`: the whole quick start, once, in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_headless_demo_registers_every_sample_file(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "AWS_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "dagster_encord.cli", "demo", "--headless", "--dir", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "registered 17 of 17 files in folder 'demo-landing'" in out
+    assert "10 Encord items" in out
+    assert "check no_duplicate_urls: passed" in out
+    assert "sequences/cam_front/frame_0000.png (+4 more files)" in out
+    assert "dicom/series_001/slice_001.dcm (+3 more files)" in out
+    assert (tmp_path / "dagster_home" / "dagster.yaml").read_text().startswith("telemetry:\n")
+    # A second run on the same state registers nothing twice.
+    again = subprocess.run(
+        [sys.executable, "-m", "dagster_encord.cli", "demo", "--headless", "--dir", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "registered 17 of 17 files" in again.stdout
+    assert "from 0 chunk runs" in again.stdout
