@@ -309,15 +309,6 @@ def _patch_chunk(
         outcome.patched[str(item.uuid)] = merged
 
 
-def summarize_metadata(stored: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
-    """How many items hold each key; handy in materialization metadata."""
-    counts: dict[str, int] = {}
-    for metadata in stored.values():
-        for key in metadata:
-            counts[key] = counts.get(key, 0) + 1
-    return dict(sorted(counts.items()))
-
-
 # --- executing an upsert plan -------------------------------------------------------------------
 
 

@@ -351,9 +351,8 @@ def group_metadata(member_metadata: Sequence[Metadata | None]) -> tuple[Metadata
     """Split members' metadata for an image group or sequence, whose clientMetadata is per group.
 
     The group gets the keys every member has with the same value; each member keeps the rest as
-    its per-frame metadata. Per-frame metadata reaches Encord only by registering the frames as
-    images first and then building the group from those items (seed 003); see
-    `dagster_encord.metadata.upsert.plan_group_from_items`.
+    its per-frame metadata, which reaches Encord by patching the group's frames once the group
+    exists (seed 003; `dagster_encord.encord_client.metadata_ops.patch_group_frames`).
     """
     present = [m or {} for m in member_metadata]
     if not present:

@@ -186,22 +186,3 @@ def verify_readback(
         if wrong:
             problems[item_uuid] = f"keys not stored as sent: {wrong[:10]}"
     return problems
-
-
-def plan_group_from_items(
-    title: str,
-    item_uuids: Sequence[str],
-    group_metadata: Mapping[str, Any],
-    *,
-    create_video: bool = False,
-) -> dict[str, Any]:
-    """The `imageGroupsFromItems` entry that builds a group (or sequence) from images already
-    registered with their own per-frame metadata (seed 003: frames first, then the group)."""
-    if not item_uuids:
-        raise ValueError(f"image group {title!r} needs at least one registered image")
-    return {
-        "title": title,
-        "image_items": list(item_uuids),
-        "client_metadata": dict(group_metadata),
-        "create_video": create_video,
-    }

@@ -10,7 +10,6 @@ from dagster_encord.metadata.upsert import (
     MetadataUpdate,
     merge_metadata,
     metadata_fingerprint,
-    plan_group_from_items,
     plan_upserts,
     reregister_manifest,
     verify_readback,
@@ -106,7 +105,3 @@ def test_group_metadata_keeps_shared_keys_on_the_group() -> None:
     )
     assert group == {"site": "A"}
     assert frames == [{"frame": 0}, {"frame": 1}, {"frame": 2}]
-    entry = plan_group_from_items("g", ["u1", "u2"], group, create_video=True)
-    assert entry["image_items"] == ["u1", "u2"] and entry["client_metadata"] == {"site": "A"}
-    with pytest.raises(ValueError, match="at least one"):
-        plan_group_from_items("g", [], {})
