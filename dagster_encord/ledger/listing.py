@@ -23,6 +23,7 @@ UNSUBMITTED = ("planned",)
 
 
 def epoch(moment: datetime) -> float:
+    """Seconds since the epoch; a naive datetime is taken as UTC."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
@@ -38,34 +39,57 @@ def reset_scratch(conn: Connection, table: Any) -> None:
     conn.execute(delete(table))
 
 
+_SQLITE_STAGE = (
+    "INSERT OR IGNORE INTO encord_listing_scratch "
+    "(key, object_url, size, version, last_modified, content_type) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
 def stage_listing(
     conn: Connection, pages: Iterable[Sequence[ObjectRecord]], batch_size: int
 ) -> int:
-    """Load the listing into the connection's scratch table; returns the distinct key count."""
+    """Load the listing into the connection's scratch table; returns the distinct key count.
+
+    On SQLite the rows go straight to the driver's executemany as tuples (twice as fast as
+    Core's per-row parameter processing); PostgreSQL uses Core's batched multi-row VALUES.
+    """
     with conn.begin():
         reset_scratch(conn, listing_scratch)
+    raw = conn.dialect.name == "sqlite"
     statement = insert_ignore(listing_scratch, conn)
-    batch: list[dict[str, Any]] = []
+    batch: list[tuple[Any, ...]] = []
+
+    def write(rows: list[tuple[Any, ...]]) -> None:
+        with conn.begin():
+            if raw:
+                conn.exec_driver_sql(_SQLITE_STAGE, rows)
+            else:
+                conn.execute(
+                    statement, [dict(zip(_STAGE_COLUMNS, row, strict=True)) for row in rows]
+                )
+
     for page in pages:
         batch += [
-            {
-                "key": record.key,
-                "object_url": record.object_url,
-                "size": record.size,
-                "version": record.version,
-                "last_modified": epoch(record.last_modified),
-                "content_type": record.content_type,
-            }
+            (
+                record.key,
+                record.object_url,
+                record.size,
+                record.version,
+                epoch(record.last_modified),
+                record.content_type,
+            )
             for record in page
         ]
         if len(batch) >= batch_size:
-            with conn.begin():
-                conn.execute(statement, batch)
+            write(batch)
             batch = []
+    if batch:
+        write(batch)
     with conn.begin():
-        if batch:
-            conn.execute(statement, batch)
         return int(conn.execute(select(func.count()).select_from(listing_scratch)).scalar_one())
+
+
+_STAGE_COLUMNS = ("key", "object_url", "size", "version", "last_modified", "content_type")
 
 
 def diff_listing(

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from dagster_encord.ledger.listing import reset_scratch
 from dagster_encord.ledger.models import PlannedChunk
@@ -83,6 +83,10 @@ class PlanWriter:
         self.batch_size = batch_size
         self._chunk_rows: list[dict[str, Any]] = []
         self._assignments: list[dict[str, Any]] = []
+        # Ids carry the pipeline in their hash, so this pipeline's ids are all that can collide.
+        self._taken = set(
+            conn.execute(select(chunks.c.chunk_id).where(chunks.c.pipeline == pipeline)).scalars()
+        )
         reset_scratch(conn, assignment_scratch)
 
     def add_chunk(self, chunk: Chunk) -> PlannedChunk:
@@ -170,19 +174,9 @@ class PlanWriter:
             self._assignments = []
 
     def _free_id(self, base: str) -> str:
-        buffered = {row["chunk_id"] for row in self._chunk_rows}
-        taken = buffered | set(
-            self.conn.execute(
-                select(chunks.c.chunk_id).where(
-                    or_(
-                        chunks.c.chunk_id == base,
-                        and_(chunks.c.chunk_id > f"{base}-r", chunks.c.chunk_id < f"{base}-s"),
-                    )
-                )
-            ).scalars()
-        )
         chunk_id, attempt = base, 1
-        while chunk_id in taken:
+        while chunk_id in self._taken:
             attempt += 1
             chunk_id = f"{base}-r{attempt}"
+        self._taken.add(chunk_id)
         return chunk_id

@@ -3,12 +3,13 @@
 Scheme (content-defined chunking, as in rsync/restic, over the sorted item keys of one lane):
 
 1. Items of one lane (images, videos, …, DICOM series) arrive sorted by `item_key`.
-2. After each item a boundary is cut when `h(item_key, level=1) < 2 * urls / budget`, where `h`
-   is a keyed BLAKE2b hash mapped to [0, 1). Whether an item ends a segment depends only on that
-   item, so inserting or removing one item changes only the segment it lands in (which splits in
-   two when the new item is itself a boundary). Segments average half a budget.
-3. A segment over the budget is split again with the level-2 hash and twice the probability,
-   and so on; after level 8 the rest is packed greedily. Every split stays inside its segment,
+2. After each item a boundary is cut when `h1(item_key) < urls / budget`, where `h1` is 4 bytes
+   of the key's BLAKE2b digest mapped to [0, 1). Whether an item ends a segment depends only on
+   that item, so inserting or removing one item changes only the segment it lands in (which
+   splits in two when the new item is itself a boundary). Segments average one budget.
+3. A segment over the budget is split again with the next 4 digest bytes (`h2`) and twice the
+   probability, and so on; after level 8 the rest is packed greedily. Chunks average about a
+   third of the budget. Every split stays inside its segment,
    so the locality of step 2 holds at every level.
 4. A multi-file item (image group, sequence, DICOM series) is one item: it is never split. An
    item bigger than the budget travels alone (still within Encord's hard limits).
@@ -23,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from dagster_encord.planner.limits import MAX_CSV_ROWS, check_manifest_size
@@ -31,17 +32,20 @@ from dagster_encord.planner.manifest import ManifestItem, render_csv, render_jso
 
 _MAX_LEVEL = 8
 # A level-1 segment this many budgets long is cut regardless: it bounds memory on input whose
-# hashes never hit (probability ~e^-128 for honest input).
+# hashes never hit (probability ~e^-64 for honest input).
 _SEGMENT_MEMORY_CAP = 64
-_SCALE = float(1 << 64)
 
 
-_SALTS = [level.to_bytes(16, "big") for level in range(_MAX_LEVEL + 2)]
+_SCALE32 = float(1 << 32)
 
 
-def boundary_score(item_key: str, level: int) -> float:
-    digest = hashlib.blake2b(item_key.encode("utf-8"), digest_size=8, salt=_SALTS[level])
-    return int.from_bytes(digest.digest(), "big") / _SCALE
+def boundary_scores(item_key: str) -> tuple[float, ...]:
+    """Scores in [0, 1) for levels 1.._MAX_LEVEL, from independent bytes of one BLAKE2b digest."""
+    digest = hashlib.blake2b(item_key.encode("utf-8"), digest_size=4 * _MAX_LEVEL).digest()
+    return tuple(
+        int.from_bytes(digest[4 * level : 4 * level + 4], "big") / _SCALE32
+        for level in range(_MAX_LEVEL)
+    )
 
 
 def item_fingerprint(item: ManifestItem) -> str:
@@ -67,7 +71,6 @@ class Chunk:
     items: tuple[ManifestItem, ...]
     format: str = "json"
     upsert_metadata: bool = False
-    fingerprints: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def item_count(self) -> int:
@@ -99,6 +102,14 @@ class Chunk:
         return f"{self.chunk_id}.{self.format}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    item: ManifestItem
+    fingerprint: str
+    scores: tuple[float, ...]
+    urls: int
+
+
 class LaneChunker:
     """Streams items of one lane (sorted by item_key) into chunks."""
 
@@ -116,15 +127,17 @@ class LaneChunker:
         self.namespace = namespace
         self.format = format
         self.upsert_metadata = upsert_metadata
-        self._segment: list[tuple[ManifestItem, str]] = []
+        self._segment: list[_Entry] = []
         self._segment_urls = 0
 
     def add(self, item: ManifestItem) -> Iterator[Chunk]:
-        urls = len(item.members)
-        self._segment.append((item, item_fingerprint(item)))
-        self._segment_urls += urls
+        entry = _Entry(
+            item, item_fingerprint(item), boundary_scores(item.item_key), len(item.members)
+        )
+        self._segment.append(entry)
+        self._segment_urls += entry.urls
         if (
-            boundary_score(item.item_key, 1) < urls / self.budget
+            entry.scores[0] < entry.urls / self.budget
             or self._segment_urls >= _SEGMENT_MEMORY_CAP * self.budget
         ):
             yield from self.flush()
@@ -135,56 +148,47 @@ class LaneChunker:
             for part in self._split(segment, 2):
                 yield self._chunk(part)
 
-    def _split(
-        self, segment: list[tuple[ManifestItem, str]], level: int
-    ) -> Iterator[list[tuple[ManifestItem, str]]]:
-        if sum(item.url_count for item, _ in segment) <= self.budget or len(segment) == 1:
+    def _split(self, segment: list[_Entry], level: int) -> Iterator[list[_Entry]]:
+        if sum(entry.urls for entry in segment) <= self.budget or len(segment) == 1:
             yield segment
             return
         if level > _MAX_LEVEL:
             yield from self._greedy(segment)
             return
         scale = float(1 << (level - 1))
-        part: list[tuple[ManifestItem, str]] = []
-        for pair in segment:
-            part.append(pair)
-            item = pair[0]
-            if boundary_score(item.item_key, level) < scale * item.url_count / self.budget:
+        part: list[_Entry] = []
+        for entry in segment:
+            part.append(entry)
+            if entry.scores[level - 1] < scale * entry.urls / self.budget:
                 yield from self._split(part, level + 1)
                 part = []
         if part:
             yield from self._split(part, level + 1)
 
-    def _greedy(
-        self, segment: list[tuple[ManifestItem, str]]
-    ) -> Iterator[list[tuple[ManifestItem, str]]]:
-        part: list[tuple[ManifestItem, str]] = []
+    def _greedy(self, segment: list[_Entry]) -> Iterator[list[_Entry]]:
+        part: list[_Entry] = []
         urls = 0
-        for pair in segment:
-            if part and urls + pair[0].url_count > self.budget:
+        for entry in segment:
+            if part and urls + entry.urls > self.budget:
                 yield part
                 part, urls = [], 0
-            part.append(pair)
-            urls += pair[0].url_count
+            part.append(entry)
+            urls += entry.urls
         if part:
             yield part
 
-    def _chunk(self, part: list[tuple[ManifestItem, str]]) -> Chunk:
-        items = tuple(item for item, _ in part)
-        fingerprints = tuple(fingerprint for _, fingerprint in part)
-        check_manifest_size(
-            sum(item.url_count for item in items), len(items), csv=self.format == "csv"
-        )
+    def _chunk(self, part: list[_Entry]) -> Chunk:
+        items = tuple(entry.item for entry in part)
+        check_manifest_size(sum(entry.urls for entry in part), len(items), csv=self.format == "csv")
         hasher = hashlib.sha256()
         header = f"{self.namespace}\0{self.lane}\0{self.format}\0{int(self.upsert_metadata)}"
         hasher.update(header.encode("utf-8"))
-        for fingerprint in fingerprints:
-            hasher.update(fingerprint.encode("ascii"))
+        for entry in part:
+            hasher.update(entry.fingerprint.encode("ascii"))
         return Chunk(
             chunk_id=f"{self.lane}-{hasher.hexdigest()[:24]}",
             lane=self.lane,
             items=items,
             format=self.format,
             upsert_metadata=self.upsert_metadata,
-            fingerprints=fingerprints,
         )
