@@ -501,16 +501,49 @@ class Ledger:
         return LedgerCounts({state: int(count) for state, count in rows})
 
     def files_in_state(self, *states: str) -> list[FileRow]:
+        """All files in `states` (every file when none given); see iter_files for big sets."""
         with self._read() as conn:
             condition = files.c.state.in_(states) if states else true()
             return self._file_rows(conn, condition)
+
+    def iter_files(self, *states: str, page_size: int = 10_000) -> Iterator[FileRow]:
+        """Files in `states`, in key order, one page (one short transaction) at a time."""
+        after: str | None = None
+        while True:
+            condition: Any = files.c.state.in_(states) if states else true()
+            if after is not None:
+                condition = and_(condition, files.c.key > after)
+            with self._read() as conn:
+                page = self._file_rows(conn, condition, limit=page_size)
+            yield from page
+            if len(page) < page_size:
+                return
+            after = page[-1].key
+
+    def set_metadata_hashes(self, hashes: Mapping[str, str | None]) -> int:
+        """Record the metadata now registered for these keys (after a metadata upsert)."""
+        batch = [{"b_key": key, "b_hash": digest} for key, digest in hashes.items()]
+        if not batch:
+            return 0
+        with self._write() as conn:
+            self._lock(conn)
+            return int(
+                conn.execute(
+                    update(files)
+                    .where(self._in_pipeline(), files.c.key == bindparam("b_key"))
+                    .values(metadata_hash=bindparam("b_hash"), updated_at=time.time()),
+                    batch,
+                ).rowcount
+            )
 
     def file(self, key: str) -> FileRow | None:
         with self._read() as conn:
             found = self._file_rows(conn, files.c.key == key)
         return found[0] if found else None
 
-    def _file_rows(self, conn: Connection, condition: Any) -> list[FileRow]:
+    def _file_rows(
+        self, conn: Connection, condition: Any, limit: int | None = None
+    ) -> list[FileRow]:
         rows = conn.execute(
             select(
                 files.c.key,
@@ -529,5 +562,6 @@ class Ledger:
             )
             .where(self._in_pipeline(), condition)
             .order_by(files.c.key)
+            .limit(limit)
         ).all()
         return [FileRow(**row._mapping) for row in rows]

@@ -193,3 +193,16 @@ def test_unreachable_postgres_is_a_clear_error() -> None:
     with pytest.raises(LedgerError, match="cannot be reached") as caught:
         Ledger("postgresql+psycopg2://postgres:s3cret@127.0.0.1:1/test")
     assert "s3cret" not in str(caught.value)
+
+
+def test_iter_files_pages_and_metadata_hashes(ledger_url: str) -> None:
+    ledger = Ledger(ledger_url, pipeline="p")
+    ledger.ingest([[rec(f"m/{n:03d}.jpg") for n in range(25)]], "s3://bucket")
+    ledger.plan(metadata_for=lambda r: {"n": r.key})
+    rows = list(ledger.iter_files("planned", page_size=10))
+    assert [r.key for r in rows] == [f"m/{n:03d}.jpg" for n in range(25)]
+    assert len({r.metadata_hash for r in rows}) == 25
+    assert ledger.set_metadata_hashes({"m/000.jpg": "abc", "m/001.jpg": None}) == 2
+    assert ledger.file("m/000.jpg").metadata_hash == "abc"  # type: ignore[union-attr]
+    assert ledger.file("m/001.jpg").metadata_hash is None  # type: ignore[union-attr]
+    assert list(ledger.iter_files("registered")) == []
