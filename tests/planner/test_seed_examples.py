@@ -312,3 +312,28 @@ def test_image_group_and_audio_text_pdf_with_client_metadata() -> None:
             "clientMetadata": {"optional_key_1": "optional_metadata_value_1"},
         },
     ]
+
+
+def test_single_images_template_with_custom_metadata_and_embeddings() -> None:
+    """Seed 001's single-image template: plain, titled with metadata, and with an embedding."""
+    base = "file/path/to/images/file-name-0{n}.file-extension"
+    metadata = {
+        3: {"metadata-1": "value", "metadata-2": "value"},
+        4: {"metadata-1": "value", "metadata-2": "value", "<my-embedding>": [1.0, 2.0, 3.0]},
+    }
+    records = [record(f"images/file-name-0{n}.jpg", base.format(n=n)) for n in (1, 2, 3, 4)]
+
+    def number(key: str) -> int:
+        return int(key[-5])
+
+    plan = plan_records(records, metadata_for=lambda r: metadata.get(number(r.key)))
+    manifest = manifest_dict([i for c in plan.chunks for i in c.items])
+    assert manifest == {
+        "images": [
+            {"objectUrl": base.format(n=1)},
+            {"objectUrl": base.format(n=2)},
+            {"objectUrl": base.format(n=3), "clientMetadata": metadata[3]},
+            {"objectUrl": base.format(n=4), "clientMetadata": metadata[4]},
+        ],
+        "skip_duplicate_urls": True,
+    }
