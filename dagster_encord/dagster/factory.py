@@ -61,8 +61,9 @@ def build_encord_ingestion(
 
     `folder` and `integration` are uuids or exact titles. `encord`/`ledger` resources are
     included when given (otherwise bind them under the resource keys yourself). With
-    `metadata_schema` (and `metadata_provider`), the `metadata_schema`/`metadata_upserts` assets
-    and the conforms check join the pipeline's group, downstream of `registered_files`. The pool
+    `metadata_provider`, each file's clientMetadata goes inline in its manifest entry; adding
+    `metadata_schema` validates it first, and the `metadata_schema`/`metadata_upserts` assets and
+    the conforms check join the pipeline's group, downstream of `registered_files`. The pool
     (default `encord-folder-<folder>`) caps concurrent job submissions per folder: set its limit
     with `dagster instance concurrency set <pool> <n>`.
     """
@@ -92,6 +93,7 @@ def build_encord_ingestion(
         max_attempts=max_attempts,
         run_wait_seconds=run_wait_seconds,
         poll_budget_seconds=poll_budget_seconds,
+        **_inline_metadata(metadata_schema, metadata_provider),
     )
     names = PipelineNames(name, encord_resource_key, ledger_resource_key, partition_batch_size)
     chunks = dg.DynamicPartitionsDefinition(name=names.partitions)
@@ -292,6 +294,34 @@ def build_encord_ingestion(
             )
         )
     return dg.Definitions.merge(own, *extras)
+
+
+def _inline_metadata(
+    schema: "DeclaredSchema | None", provider: "MetadataProvider | None"
+) -> dict[str, Any]:
+    """Planner hooks that put the provider's metadata in the manifests (validated if a schema
+    is given), so registering a file needs no metadata call afterwards."""
+    if provider is None:
+        return {}
+    if schema is None:
+        from dagster_encord.metadata.sources import group_metadata
+
+        def group_for(group: str, members: Sequence[Any]) -> Any:
+            shared, _per_frame = group_metadata([provider.metadata_for(m) for m in members])
+            return shared or None
+
+        return {"metadata_for": provider.metadata_for, "group_metadata_for": group_for}
+    from dagster_encord.metadata.planning import (
+        validated_group_metadata_for,
+        validated_metadata_for,
+    )
+    from dagster_encord.metadata.validate import MetadataValidator
+
+    validator = MetadataValidator(schema)
+    return {
+        "metadata_for": validated_metadata_for(provider, validator),
+        "group_metadata_for": validated_group_metadata_for(provider, validator),
+    }
 
 
 def _metadata_definitions(

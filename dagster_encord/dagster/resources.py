@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from dagster_encord.encord_client.client import DEFAULT_DOMAIN, EncordClient, RequestSettings
 from dagster_encord.errors import EncordAuthError
@@ -41,6 +41,9 @@ class EncordResource(dg.ConfigurableResource):
     backoff_factor: float = Field(default=1.5, description="SDK retry backoff factor (seconds).")
     connect_timeout: int = Field(default=30, description="Seconds to connect.")
     read_timeout: int = Field(default=120, description="Seconds to read one response.")
+    # One client per retry setting for the life of this resource (one run or one sensor tick):
+    # the folder it resolved is reused by every step instead of being fetched again.
+    _clients: dict[int | None, EncordClient] = PrivateAttr(default_factory=dict)
 
     def __repr__(self) -> str:
         shown = {
@@ -53,6 +56,11 @@ class EncordResource(dg.ConfigurableResource):
 
     def get_client(self, *, max_retries: int | None = None) -> EncordClient:
         """A client for this domain. Pass `max_retries=0` where a caller has a time budget."""
+        if max_retries not in self._clients:
+            self._clients[max_retries] = self._new_client(max_retries)
+        return self._clients[max_retries]
+
+    def _new_client(self, max_retries: int | None) -> EncordClient:
         settings = RequestSettings(
             max_retries=self.max_retries if max_retries is None else max_retries,
             backoff_factor=self.backoff_factor,

@@ -167,7 +167,7 @@ def build_sensors(
         now = options.clock() if options.clock else None
         requeued = ledger.requeue(now=now)
         if requeued:
-            ledger.plan(settings.planner)
+            steps.plan(settings, ledger)
         waiting, runs = _chunk_runs(names, settings, ledger)
         return dg.SensorResult(
             run_requests=runs,

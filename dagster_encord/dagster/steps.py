@@ -21,6 +21,7 @@ from dagster_encord.encord_client.jobs import JobState
 from dagster_encord.ledger import DiffSummary, JobOutcome, Ledger, PlanOutcome, StoredChunk
 from dagster_encord.planner import PlannerConfig
 from dagster_encord.planner.manifest import MANIFEST_KEYS
+from dagster_encord.planner.plan import GroupMetadataFor, MetadataFor
 from dagster_encord.sources import ObjectRecord, Source, open_source
 
 OPEN_CHUNK_STATES = ("planned", "submitting")
@@ -44,6 +45,9 @@ class IngestionSettings:
     run_wait_seconds: float = 600.0
     poll_budget_seconds: float = 20.0
     page_size: int = 1000
+    # clientMetadata put inline in the manifests at planning time (one file / one group).
+    metadata_for: MetadataFor | None = None
+    group_metadata_for: GroupMetadataFor | None = None
 
     def open_source(self) -> Source:
         return open_source(self.source_url, **dict(self.source_options))
@@ -80,14 +84,17 @@ def ingest_and_plan(
             yield page
 
     diff = ledger.ingest(counted(), settings.source_url, complete=complete)
-    outcome = ledger.plan(settings.planner)
+    outcome = plan(settings, ledger)
     return IngestResult(diff, outcome, listed_bytes, time.monotonic() - started)
 
 
-def replan_due_failures(settings: IngestionSettings, ledger: Ledger) -> tuple[int, PlanOutcome]:
-    """Failed files whose backoff has passed go back to planning (new chunk ids)."""
-    requeued = ledger.requeue()
-    return requeued, ledger.plan(settings.planner)
+def plan(settings: IngestionSettings, ledger: Ledger) -> PlanOutcome:
+    """Plan every discovered file into persisted chunks, with inline metadata when configured."""
+    return ledger.plan(
+        settings.planner,
+        metadata_for=settings.metadata_for,
+        group_metadata_for=settings.group_metadata_for,
+    )
 
 
 def write_manifest(settings: IngestionSettings, chunk: StoredChunk, default_root: str) -> str:

@@ -18,15 +18,16 @@ FINISHED_STATUSES: frozenset[str] = frozenset({"DONE", "ERROR", "CANCELLED"})
 # Words in Encord's unit-error messages that mean a retry cannot help: the object is gone, the
 # integration may not read it, or the bytes are not a media file Encord accepts.
 _PERMANENT = re.compile(
-    r"not[ _-]?found|no such|does not exist|404|access[ _-]?denied|forbidden|403|permission|"
-    r"unauthori[sz]ed|unsupported|not supported|invalid|corrupt|cannot decode|could not decode|"
-    r"malformed|too large|exceeds|unknown format|bad request|400",
+    r"not[ _-]?found|no such|does not exist|\b404\b|access[ _-]?denied|forbidden|\b403\b|"
+    r"permission|unauthori[sz]ed|unsupported|not supported|invalid|corrupt|cannot decode|"
+    r"could not decode|malformed|too large|exceeds|unknown format|bad request|\b400\b",
     re.IGNORECASE,
 )
+_URL = re.compile(r"\S+://\S+")
 # Words that mean the failure was about the moment, not the file.
 _TRANSIENT = re.compile(
-    r"time[ ]?out|timed out|temporar|unavailable|throttl|rate limit|429|5\d\d|connection|reset|"
-    r"try again|retry|internal error|busy",
+    r"time[ ]?out|timed out|temporar|unavailable|throttl|rate limit|\b429\b|\b5\d\d\b|"
+    r"connection|reset|try again|retry|internal error|busy",
     re.IGNORECASE,
 )
 
@@ -38,9 +39,11 @@ def classify_unit_error(message: str) -> ErrorKind:
     An unrecognised message counts as transient: it is retried until the attempts run out and is
     then quarantined, so nothing is lost and nothing loops forever.
     """
-    if _TRANSIENT.search(message):
+    # Object URLs in the message (bucket names, ports) must not look like status codes.
+    text = _URL.sub(" ", message)
+    if _TRANSIENT.search(text):
         return "transient"
-    if _PERMANENT.search(message):
+    if _PERMANENT.search(text):
         return "permanent"
     return "transient"
 
