@@ -3,8 +3,11 @@
 - Formats: a file extension that belongs to another data type (or none Encord reads) is an
   unsupported format. URLs without an extension pass (DICOM files often have none).
 - Existence, where the emulator can reach the store: URLs on 127.0.0.1/localhost (moto and the
-  other test emulators) are checked with one S3 ListObjectsV2 per (bucket, directory), falling back
-  to HEAD requests on a bounded thread pool; a configured local root maps `bucket/key` to files.
+  other test emulators) are checked with S3 ListObjectsV2 per (bucket, directory) when a job has
+  many URLs there, else with one single-key listing per URL on a bounded thread pool (moto
+  lists anonymously but refuses anonymous HEAD); HEAD is the fallback for stores that do not
+  speak S3. A configured local root maps `bucket/key` to files. Only a definite
+  "not found" counts as missing: a store that refuses anonymous reads (Azurite: 403) cannot tell.
   Real-cloud hosts cannot be reached here, so they count as existing.
 """
 
@@ -34,6 +37,8 @@ EXTENSIONS: dict[str, set[str]] = {
 EXTENSIONS["imageGroup"] = EXTENSIONS["image"]
 EXTENSIONS["imageSequence"] = EXTENSIONS["image"]
 MISSING = "File not found"
+LIST_THRESHOLD = 64  # fewer URLs than this in one directory: look each up instead of listing
+LIST_PAGE = "10000"  # S3 caps pages at 1000; moto honours more, which saves it re-sorting keys
 _S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 
@@ -100,20 +105,37 @@ class ObjectVerifier:
                 remote[(origin, bucket, directory)].append((url, key))
             else:
                 results[url] = (None, None)
-        fallback: list[str] = []
+        singles: list[tuple[str, str, str, str]] = []  # (url, origin, bucket, key)
         for (origin, bucket, directory), entries in remote.items():
-            listing = self._list(origin, bucket, directory)
-            if listing is None:
-                fallback.extend(url for url, _ in entries)
+            if len(entries) < LIST_THRESHOLD:
+                singles.extend((url, origin, bucket, key) for url, key in entries)
                 continue
+            listing = self._list(origin, bucket, directory)
             for url, key in entries:
-                size = listing.get(key)
-                results[url] = (MISSING, None) if size is None else (None, size)
-        if fallback:
+                results[url] = self._lookup(listing, url, key)
+        if singles:
             with ThreadPoolExecutor(self.workers) as pool:
-                for url, result in zip(fallback, pool.map(self._head, fallback), strict=True):
+                for (url, *_), result in zip(
+                    singles, pool.map(self._check_one, singles), strict=True
+                ):
                     results[url] = result
         return results
+
+    def _check_one(self, entry: tuple[str, str, str, str]) -> tuple[str | None, int | None]:
+        """One URL: list with the key itself as prefix (the key sorts first when it exists)."""
+        url, origin, bucket, key = entry
+        return self._lookup(
+            _list_objects(origin, bucket, key, delimiter=None, one_page=True), url, key
+        )
+
+    @staticmethod
+    def _lookup(
+        listing: dict[str, int] | None, url: str, key: str
+    ) -> tuple[str | None, int | None]:
+        if listing is None:  # not an S3 store: ask it directly
+            return _head(url)
+        size = listing.get(key)
+        return (MISSING, None) if size is None else (None, size)
 
     def _check_local(self, bucket: str, key: str) -> tuple[str | None, int | None]:
         assert self.local_root is not None
@@ -123,45 +145,44 @@ class ObjectVerifier:
     def _list(self, origin: str, bucket: str, directory: str) -> dict[str, int] | None:
         cache_key = (origin, bucket, directory)
         if cache_key not in self._listings:
-            self._listings[cache_key] = self._list_uncached(origin, bucket, directory)
+            self._listings[cache_key] = _list_objects(
+                origin, bucket, directory, "/", one_page=False
+            )
         return self._listings[cache_key]
 
-    @staticmethod
-    def _list_uncached(origin: str, bucket: str, directory: str) -> dict[str, int] | None:
-        """S3 ListObjectsV2 (anonymous); None when the store does not speak it."""
-        sizes: dict[str, int] = {}
-        token: str | None = None
-        with requests.Session() as session:
-            while True:
-                params = {
-                    "list-type": "2",
-                    "prefix": directory,
-                    "delimiter": "/",
-                    "max-keys": "1000",
-                }
-                if token:
-                    params["continuation-token"] = token
-                try:
-                    response = session.get(f"{origin}/{quote(bucket)}", params=params, timeout=30)
-                    root = ET.fromstring(response.content) if response.status_code == 200 else None
-                except (requests.RequestException, ET.ParseError):
-                    return None
-                if root is None or root.tag != f"{_S3_NS}ListBucketResult":
-                    return None
-                for contents in root.iter(f"{_S3_NS}Contents"):
-                    key = contents.findtext(f"{_S3_NS}Key") or ""
-                    sizes[key] = int(contents.findtext(f"{_S3_NS}Size") or 0)
-                token = root.findtext(f"{_S3_NS}NextContinuationToken")
-                if root.findtext(f"{_S3_NS}IsTruncated") != "true" or not token:
-                    return sizes
 
-    @staticmethod
-    def _head(url: str) -> tuple[str | None, int | None]:
-        try:
-            response = requests.head(url, timeout=30)
-        except requests.RequestException:
-            return None, None  # unreachable: cannot tell, so not an error
-        if response.status_code == 404:
-            return MISSING, None
-        length = response.headers.get("Content-Length")
-        return None, int(length) if length and length.isdigit() else None
+def _list_objects(
+    origin: str, bucket: str, prefix: str, delimiter: str | None, one_page: bool
+) -> dict[str, int] | None:
+    """key -> size from S3 ListObjectsV2 (anonymous); None when the store does not speak it."""
+    sizes: dict[str, int] = {}
+    params = {"list-type": "2", "prefix": prefix, "max-keys": "1" if one_page else LIST_PAGE}
+    if delimiter:
+        params["delimiter"] = delimiter
+    with requests.Session() as session:
+        while True:
+            try:
+                response = session.get(f"{origin}/{quote(bucket)}", params=params, timeout=30)
+                root = ET.fromstring(response.content) if response.status_code == 200 else None
+            except (requests.RequestException, ET.ParseError):
+                return None
+            if root is None or root.tag != f"{_S3_NS}ListBucketResult":
+                return None
+            for contents in root.iter(f"{_S3_NS}Contents"):
+                key = contents.findtext(f"{_S3_NS}Key") or ""
+                sizes[key] = int(contents.findtext(f"{_S3_NS}Size") or 0)
+            token = root.findtext(f"{_S3_NS}NextContinuationToken")
+            if one_page or root.findtext(f"{_S3_NS}IsTruncated") != "true" or not token:
+                return sizes
+            params["continuation-token"] = token
+
+
+def _head(url: str) -> tuple[str | None, int | None]:
+    try:
+        response = requests.head(url, timeout=30)
+    except requests.RequestException:
+        return None, None  # unreachable: cannot tell, so not an error
+    if response.status_code == 404:
+        return MISSING, None
+    length = response.headers.get("Content-Length")
+    return None, int(length) if length and length.isdigit() else None

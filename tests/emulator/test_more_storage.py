@@ -68,7 +68,9 @@ def test_malformed_upload_body(
 ) -> None:
     folder = encord_user_client.create_storage_folder("malformed")
     with pytest.raises(InvalidArgumentsError, match=r"images\[0\] must be an object"):
-        folder.add_private_data_to_folder_start(encord_integration, '{"images": [["s3://b/a.jpg"]]}')
+        folder.add_private_data_to_folder_start(
+            encord_integration, '{"images": [["s3://b/a.jpg"]]}'
+        )
     with pytest.raises(InvalidArgumentsError, match=r"externalFiles\.images must be a list"):
         folder.add_private_data_to_folder_start(
             encord_integration, {"images": {"objectUrl": "s3://b/a.jpg"}}

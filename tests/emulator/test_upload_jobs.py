@@ -218,6 +218,22 @@ def test_missing_objects_in_moto_are_unit_errors(
     assert (item.name, item.file_size) == ("/" + bucket + "/dir/with space.jpg", 5)
 
 
+def test_large_directory_in_moto_is_listed_not_probed(
+    s3_bucket: tuple[str, str], encord_user_client: EncordUserClient, encord_integration: str
+) -> None:
+    endpoint, bucket = s3_bucket
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    for n in range(80):
+        s3.put_object(Bucket=bucket, Key=f"frames/{n:03d}.jpg", Body=b"x" * n)
+    folder = encord_user_client.create_storage_folder("listed")
+    urls = [f"{endpoint}/{bucket}/frames/{n:03d}.jpg" for n in range(81)]  # 080.jpg does not exist
+    result = run(folder, encord_integration, {"images": [{"objectUrl": u} for u in urls]})
+    assert (result.units_done_count, result.units_error_count) == (80, 1)
+    assert result.unit_errors[0].object_urls == [urls[80]]
+    sizes = {i.url: i.file_size for i in folder.list_items(page_size=1000)}
+    assert sizes[urls[7]] == 7
+
+
 def test_cancel_a_stalled_job(
     encord_emulator: EncordEmulator, encord_user_client: EncordUserClient, encord_integration: str
 ) -> None:
