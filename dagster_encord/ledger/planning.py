@@ -26,6 +26,11 @@ from dagster_encord.planner.manifest import ManifestItem
 from dagster_encord.sources.base import ObjectRecord
 
 PENDING_FOR_PLAN = ("discovered", "skipped")
+_ASSIGN_COLUMNS = ("key", "state", "chunk_id", "item_key", "metadata_hash", "error_message")
+_SQLITE_ASSIGN = (
+    f"INSERT INTO encord_assignment_scratch ({', '.join(_ASSIGN_COLUMNS)}) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 
 def metadata_hash(item: ManifestItem) -> str | None:
@@ -82,7 +87,7 @@ class PlanWriter:
         self.pipeline = pipeline
         self.batch_size = batch_size
         self._chunk_rows: list[dict[str, Any]] = []
-        self._assignments: list[dict[str, Any]] = []
+        self._assignments: list[tuple[Any, ...]] = []
         # Ids carry the pipeline in their hash, so this pipeline's ids are all that can collide.
         self._taken = set(
             conn.execute(select(chunks.c.chunk_id).where(chunks.c.pipeline == pipeline)).scalars()
@@ -111,14 +116,7 @@ class PlanWriter:
         for item in chunk.items:
             digest = metadata_hash(item)
             self._assignments += [
-                {
-                    "key": record.key,
-                    "state": "planned",
-                    "chunk_id": chunk_id,
-                    "item_key": item.item_key,
-                    "metadata_hash": digest,
-                    "error_message": None,
-                }
+                (record.key, "planned", chunk_id, item.item_key, digest, None)
                 for record in item.members
             ]
         if len(self._assignments) >= self.batch_size or len(self._chunk_rows) >= 200:
@@ -136,16 +134,7 @@ class PlanWriter:
         )
 
     def add_skipped(self, skipped: SkippedFile) -> None:
-        self._assignments.append(
-            {
-                "key": skipped.key,
-                "state": "skipped",
-                "chunk_id": None,
-                "item_key": None,
-                "metadata_hash": None,
-                "error_message": skipped.reason,
-            }
-        )
+        self._assignments.append((skipped.key, "skipped", None, None, None, skipped.reason))
 
     def finish(self) -> None:
         """Write what is buffered and apply every assignment to the files table."""
@@ -170,7 +159,11 @@ class PlanWriter:
             self.conn.execute(insert(chunks), self._chunk_rows)
             self._chunk_rows = []
         if self._assignments:
-            self.conn.execute(insert(assignment_scratch), self._assignments)
+            if self.conn.dialect.name == "sqlite":  # driver executemany: no per-row processing
+                self.conn.exec_driver_sql(_SQLITE_ASSIGN, self._assignments)
+            else:
+                rows = [dict(zip(_ASSIGN_COLUMNS, row, strict=True)) for row in self._assignments]
+                self.conn.execute(insert(assignment_scratch), rows)
             self._assignments = []
 
     def _free_id(self, base: str) -> str:

@@ -12,7 +12,8 @@ MAX_CSV_ROWS = 10_000
 
 def url_problem(object_url: str, key: str, *, csv: bool = False) -> str | None:
     """Why this URL cannot go in a manifest, or None when it can."""
-    size = len(object_url.encode("utf-8"))
+    # A UTF-8 character is at most 4 bytes, so short URLs need no encoding to be checked.
+    size = len(object_url) if len(object_url) * 4 <= MAX_URL_BYTES else len(object_url.encode())
     if size > MAX_URL_BYTES:
         return (
             f"object URL for {key!r} is {size:,} bytes, over Encord's limit of "
