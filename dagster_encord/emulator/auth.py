@@ -60,7 +60,7 @@ class KeyRing:
     """Registered public keys and bearer tokens, each mapped to a user email."""
 
     keys: dict[str, str] = field(default_factory=dict)
-    tokens: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict, repr=False)  # secrets
 
     def add_key(self, public_key_text: str, user: str = "user@example.com") -> str:
         key_id = public_key_hex(public_key_text)

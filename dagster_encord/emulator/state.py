@@ -54,7 +54,10 @@ KIND_OF: dict[type, str] = {cls: kind for kind, (cls, _) in KINDS.items() if kin
 class EmulatorState:
     store: SqliteStore | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
-    tables: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    # repr=False: the tables hold bearer tokens (kind user_key), which must never be printed
+    tables: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {k: {} for k in KINDS}, repr=False
+    )
     # folder uuid -> item uuids (insertion ordered)
     folder_items: dict[str, dict[str, None]] = field(default_factory=lambda: defaultdict(dict))
     # (folder uuid, dedupe key) -> item uuids; more than one = a duplicate

@@ -15,7 +15,7 @@ from encord import EncordUserClient
 from encord.exceptions import UnknownException
 
 from dagster_encord.emulator.auth import generate_key_pair
-from tests.emulators.processes import free_port, start_process, stop_process
+from tests.emulators.processes import free_port
 
 LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 
@@ -25,8 +25,21 @@ def key_pair() -> tuple[str, str]:
     return generate_key_pair()
 
 
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (the command stops cleanly on it), by the PID we started."""
+    if process.poll() is None:
+        process.terminate()
+        process.wait(timeout=15)
+
+
 def start_cli(args: list[str]) -> tuple[subprocess.Popen[bytes], str, str]:
-    process = start_process([sys.executable, "-m", "dagster_encord.cli", "emulator", *args])
+    # The command prints a few banner lines only, so a pipe cannot fill up and block it.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dagster_encord.cli", "emulator", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
     assert process.stdout is not None
     banner = ""
     for _ in range(10):
