@@ -171,7 +171,8 @@ class AzureSource(PagedSource):
 
 def _raise_translated(source: AzureSource, where: str, key: str | None, error: Exception) -> None:
     """Raise the package error for an SDK `error`, if it is one we recognise."""
-    code = str(getattr(error, "error_code", None) or "")
+    raw_code = getattr(error, "error_code", None)
+    code = str(getattr(raw_code, "value", raw_code) or "")
     container = source.container_name
     if isinstance(error, ResourceNotFoundError) or code in _NO_CONTAINER:
         if key is not None and code not in _NO_CONTAINER:
@@ -180,7 +181,9 @@ def _raise_translated(source: AzureSource, where: str, key: str | None, error: E
             f"Azure container {container!r} does not exist in {source.account_url} "
             f"({where}): check the container name and the account"
         ) from None
-    if code in _BAD_CREDENTIALS or _is_identity_error(error):
+    # Azurite answers a bad signature with AuthorizationFailure, in Azure's own words.
+    rejected = "failed to authenticate" in str(error).lower()
+    if code in _BAD_CREDENTIALS or rejected or _is_identity_error(error):
         raise BadCredentialsError(
             f"Azure rejected the credentials for {where} ({code or type(error).__name__}):"
             " check the connection string, account key or SAS token (and that it has not "

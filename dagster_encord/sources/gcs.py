@@ -200,7 +200,7 @@ def _raise_translated(source: GCSSource, where: str, key: str | None, error: Exc
         raise BucketNotFoundError(
             f"GCS bucket {bucket!r} does not exist ({where}): check the bucket name and the project"
         ) from None
-    if isinstance(error, gexc.Unauthorized | google.auth.exceptions.RefreshError):
+    if isinstance(error, gexc.Unauthorized | google.auth.exceptions.GoogleAuthError):
         raise BadCredentialsError(
             f"GCS rejected the credentials for {where}: renew them with `gcloud auth "
             "application-default login` or check the service-account key file"

@@ -8,7 +8,7 @@ records under a prefix, in key order, starting after a key), `_delimited_pages` 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 from dagster_encord.sources.base import FanOut, ObjectRecord
@@ -49,14 +49,20 @@ class PagedSource(ABC):
         keep_key = KeyFilter(include, exclude, base=self.root_prefix)
         since = as_utc(modified_since) if modified_since is not None else None
 
+        checks: list[Callable[[ObjectRecord], bool]] = []
+        if start_after is not None:
+            checks.append(lambda record: record.key > start_after)
+        if since is not None:
+            checks.append(lambda record: as_utc(record.last_modified) >= since)
+        if include or exclude:
+            checks.append(lambda record: keep_key(record.key))
+
         def keep(record: ObjectRecord) -> bool:
             key = record.key
             return (
-                not key.endswith("/")
-                and key.startswith(full_prefix)
-                and (start_after is None or key > start_after)
-                and (since is None or as_utc(record.last_modified) >= since)
-                and keep_key(key)
+                key.startswith(full_prefix)
+                and not key.endswith("/")
+                and all(check(record) for check in checks)
             )
 
         for page in self._pages(full_prefix, start_after, fan_out, page_size, max_workers):

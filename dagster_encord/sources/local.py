@@ -29,15 +29,23 @@ from dagster_encord.sources.urls import encode_key
 class LocalSource(PagedSource):
     """Files under a local directory."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, root: str | None = None) -> None:
+        """`root` is the folder keys are relative to (the "bucket"); by default the URL's folder.
+
+        With `root`, the rest of the URL's path is the prefix, as in `s3://bucket/prefix`.
+        """
         parts = urlsplit(url)
         if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
             raise SourceError(f"{url!r} is not a local folder URL: use file:///absolute/path")
         self.url = url
         # Literal split: `#` and `?` are legal in file names.
         path = unquote(url.split("://", 1)[1].removeprefix("localhost"))
-        self.root = Path(path)
-        self.root_prefix = ""
+        self.root = Path(root) if root else Path(path)
+        relative = Path(path).relative_to(self.root).as_posix() if root else "."
+        if relative == ".":
+            self.root_prefix = ""
+        else:
+            self.root_prefix = relative + ("/" if path.endswith("/") else "")
 
     def __repr__(self) -> str:
         return f"LocalSource({self.url!r})"

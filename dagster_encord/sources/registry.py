@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from dagster_encord.errors import UnknownSchemeError
+from dagster_encord.errors import SourceError, UnknownSchemeError
 from dagster_encord.sources.base import Source
 
 # scheme -> (module, class). `https` is the Azure blob URL form (ACCOUNT.blob.core.windows.net).
@@ -54,7 +54,8 @@ def open_source(url: str, **options: Any) -> Source:
     try:
         source: Source = source_class(url, **options)
     except TypeError as error:
-        raise UnknownSchemeError(
-            f"{class_name} for {url!r} does not take these options: {error}"
+        raise SourceError(
+            f"{class_name} for {url!r} does not take these options ({error}): "
+            "see open_source's docstring for each provider's options"
         ) from None
     return source

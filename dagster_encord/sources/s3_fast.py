@@ -96,7 +96,7 @@ class ObstoreLister:
             offset=offset,
             chunk_size=page_size,
         )
-        build = self.source.record_from_listing
+        object_url = self.source.object_url
         for chunk in stream:
             records: list[ObjectRecord] = []
             for meta in chunk:
@@ -108,14 +108,15 @@ class ObstoreLister:
                     continue
                 if meta["size"] == 0 and not self.source.key_exists(key):
                     continue  # `key/` folder placeholder, reported without its slash
+                etag = meta["e_tag"]
                 records.append(
-                    build(
-                        {
-                            "Key": key,
-                            "Size": meta["size"],
-                            "ETag": meta["e_tag"],
-                            "LastModified": meta["last_modified"],
-                        }
+                    # obstore's timestamps are already UTC-aware
+                    ObjectRecord(
+                        key,
+                        object_url(key),
+                        meta["size"],
+                        etag.strip('"') if etag else None,
+                        meta["last_modified"],
                     )
                 )
             yield records

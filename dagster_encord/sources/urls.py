@@ -8,14 +8,19 @@ through `decode_key`. (`+` must be `%2B`: S3 reads a bare `+` in a path as a spa
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
 from dagster_encord.errors import SourceError
 
+_NOTHING_TO_ENCODE = re.compile(r"[A-Za-z0-9_.~/-]*")
+
 
 def encode_key(key: str) -> str:
     """Percent-encode a bucket key for use as a URL path."""
+    if _NOTHING_TO_ENCODE.fullmatch(key):
+        return key  # the common case, ~5x faster than quote()
     return quote(key, safe="/~")
 
 

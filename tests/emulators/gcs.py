@@ -3,17 +3,16 @@
 - `gcs_server` (session): the endpoint URL (in-memory storage; stopped by PID).
 - `gcs_bucket` (function): a fresh bucket: `(endpoint_url, bucket_name)`.
 
-The emulator needs no credentials; clients use `AnonymousCredentials`. It ignores `pageToken`,
-`maxResults` and `startOffset` on object listing: every listing comes back as one page.
+The emulator runs through `tests.emulators.gcs_launcher` (see there why). It needs no
+credentials; clients use `AnonymousCredentials`. It ignores `pageToken`, `maxResults` and
+`startOffset` on object listing: every listing comes back as one page.
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -27,11 +26,17 @@ from tests.emulators.processes import (
 
 
 def _emulator_command(port: int) -> list[str]:
-    script = Path(sys.executable).with_name("gcp-storage-emulator")
-    executable = str(script) if script.exists() else shutil.which("gcp-storage-emulator")
-    if executable is None:
-        raise RuntimeError("gcp-storage-emulator is not installed: run scripts/bootstrap")
-    return [executable, "start", "--host", "127.0.0.1", "--port", str(port), "--in-memory"]
+    return [
+        sys.executable,
+        "-m",
+        "tests.emulators.gcs_launcher",
+        "start",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--in-memory",
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -6,11 +6,15 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
+
+_LOGS: dict[int, IO[bytes]] = {}
 
 
 def free_port() -> int:
@@ -29,7 +33,7 @@ def wait_until(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+            output = _output(process)
             raise RuntimeError(f"{what} exited with code {process.returncode}:\n{output[-2000:]}")
         if ready():
             return
@@ -65,12 +69,25 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
 def start_process(
     command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+    """Start a server in its own session; its output goes to a temp file (a full pipe would
+    block a chatty server), which `wait_until` shows if the server dies."""
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (kept open for the server's lifetime)
+    process = subprocess.Popen(
         command,
         cwd=cwd,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         env={**os.environ, **(env or {})},
         start_new_session=True,
     )
+    _LOGS[process.pid] = log
+    return process
+
+
+def _output(process: subprocess.Popen[bytes]) -> str:
+    log = _LOGS.get(process.pid)
+    if log is None:
+        return ""
+    log.seek(0)
+    return log.read().decode(errors="replace")
