@@ -14,6 +14,7 @@ Progress is saved after every batch, so a restarted emulator resumes pending job
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import queue
 import threading
@@ -21,12 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 from dagster_encord.emulator.faults import FaultPlan
 from dagster_encord.emulator.records import Item, JobUnits, UploadJob, new_uuid, now_iso
 from dagster_encord.emulator.state import EmulatorState
-from dagster_encord.emulator.verify import ObjectVerifier, format_error
+from dagster_encord.emulator.verify import ObjectVerifier, extension, format_error
 
 BATCH_UNITS = 2000
 PROVIDER_LOCATIONS = {
@@ -52,9 +53,14 @@ ACTIONS = {
 MetadataCheck = Callable[[dict[str, Any]], str | None]
 
 
+@functools.cache
+def _provider_location(provider: str) -> str:
+    return PROVIDER_LOCATIONS.get(provider.lower().replace("-", "").replace("_", ""), "s3")
+
+
 def storage_location(provider: str | None, url: str) -> str:
     if provider:
-        return PROVIDER_LOCATIONS.get(provider.lower().replace("-", "").replace("_", ""), "s3")
+        return _provider_location(provider)
     scheme, host = urlparse(url).scheme, urlparse(url).hostname or ""
     if scheme == "gs" or "storage.cloud.google.com" in host or "googleapis" in host:
         return "gcp"
@@ -274,8 +280,8 @@ class JobRunner:
                 return existing[0]
         media = dict(unit["media"])
         if single:
-            guessed = mimetypes.guess_type(unquote(urlparse(urls[0]).path))[0]
-            media.setdefault("mimeType", guessed)
+            suffix = extension(urls[0])
+            media.setdefault("mimeType", mimetypes.types_map.get(f".{suffix}") if suffix else None)
             if urls[0] in sizes:
                 media.setdefault("fileSize", sizes[urls[0]])
         item = Item(

@@ -6,12 +6,13 @@ restart loads everything back. Documents are whole records, so the schema never 
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 
 class SqliteStore:
@@ -30,7 +31,7 @@ class SqliteStore:
         )
 
     def put_many(self, kind: str, docs: Iterable[tuple[str, dict[str, Any]]]) -> None:
-        rows = [(kind, key, json.dumps(doc)) for key, doc in docs]
+        rows = [(kind, key, orjson.dumps(doc)) for key, doc in docs]
         if not rows:
             return
         with self._lock:
@@ -51,7 +52,7 @@ class SqliteStore:
         with self._lock:
             rows = self._conn.execute("SELECT doc FROM docs WHERE kind = ?", (kind,)).fetchall()
         for (doc,) in rows:
-            yield json.loads(doc)
+            yield orjson.loads(doc)
 
     def clear(self) -> None:
         with self._lock:
