@@ -7,6 +7,8 @@ superseded and their files return to `discovered`, so no stale manifest is ever 
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -16,7 +18,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, literal, or_, sel
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dagster_encord.ledger.models import DiffSummary
-from dagster_encord.ledger.tables import chunks, files, listing_scratch
+from dagster_encord.ledger.tables import chunks, files, listing_copy_scratch, listing_scratch
 from dagster_encord.sources.base import ObjectRecord
 
 UNSUBMITTED = ("planned",)
@@ -51,18 +53,24 @@ def stage_listing(
     """Load the listing into the connection's scratch table; returns the distinct key count.
 
     On SQLite the rows go straight to the driver's executemany as tuples (twice as fast as
-    Core's per-row parameter processing); PostgreSQL uses Core's batched multi-row VALUES.
+    Core's per-row parameter processing); on PostgreSQL with psycopg2 they are COPYed into an
+    unkeyed table and moved over with ON CONFLICT DO NOTHING (duplicate keys count once);
+    other drivers use Core's batched multi-row VALUES.
     """
+    copy = conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg2"
     with conn.begin():
         reset_scratch(conn, listing_scratch)
-    raw = conn.dialect.name == "sqlite"
+        if copy:
+            reset_scratch(conn, listing_copy_scratch)
     statement = insert_ignore(listing_scratch, conn)
     batch: list[tuple[Any, ...]] = []
 
     def write(rows: list[tuple[Any, ...]]) -> None:
         with conn.begin():
-            if raw:
+            if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql(_SQLITE_STAGE, rows)
+            elif copy and not any(value == _PG_NULL for row in rows for value in row):
+                _copy_into_scratch(conn, rows)
             else:
                 conn.execute(
                     statement, [dict(zip(_STAGE_COLUMNS, row, strict=True)) for row in rows]
@@ -86,10 +94,36 @@ def stage_listing(
     if batch:
         write(batch)
     with conn.begin():
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("ANALYZE encord_listing_scratch")  # temp tables get no autovacuum
         return int(conn.execute(select(func.count()).select_from(listing_scratch)).scalar_one())
 
 
 _STAGE_COLUMNS = ("key", "object_url", "size", "version", "last_modified", "content_type")
+_PG_NULL = "\\N"
+
+
+def _copy_into_scratch(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows([_PG_NULL if value is None else value for value in row] for row in rows)
+    buffer.seek(0)
+    columns = ", ".join(_STAGE_COLUMNS)
+    dbapi: Any = conn.connection.dbapi_connection
+    cursor = dbapi.cursor()
+    try:
+        cursor.copy_expert(
+            f"COPY encord_listing_copy_scratch ({columns}) FROM STDIN "
+            f"WITH (FORMAT csv, NULL '{_PG_NULL}')",
+            buffer,
+        )
+    finally:
+        cursor.close()
+    conn.exec_driver_sql(
+        f"INSERT INTO encord_listing_scratch ({columns}) "
+        f"SELECT {columns} FROM encord_listing_copy_scratch ON CONFLICT (key) DO NOTHING"
+    )
+    conn.exec_driver_sql("TRUNCATE encord_listing_copy_scratch")
 
 
 def diff_listing(

@@ -122,6 +122,19 @@ listing_scratch = Table(
     prefixes=["TEMPORARY"],
 )
 
+# PostgreSQL bulk-loads a page with COPY (no ON CONFLICT there) into this unkeyed table first.
+listing_copy_scratch = Table(
+    "encord_listing_copy_scratch",
+    scratch,
+    Column("key", String(2048), nullable=False),
+    Column("object_url", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("version", String(512)),
+    Column("last_modified", Float, nullable=False),
+    Column("content_type", String(255)),
+    prefixes=["TEMPORARY"],
+)
+
 assignment_scratch = Table(
     "encord_assignment_scratch",
     scratch,
