@@ -3,10 +3,12 @@ label rows. Keys are (scope, query_type, query_method); each handler gets the `v
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import Callable
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Any
+from uuid import UUID, uuid5
 
 from dagster_encord.emulator.context import Ctx
 from dagster_encord.emulator.manifest import check_metadata_size
@@ -400,16 +402,29 @@ def _label_row_json(ctx: Ctx, label: LabelRow) -> dict[str, Any]:
         if data_type in FRAME_LABELLED or data_type in ("audio", "plain_text")
         else {"objects": [], "classifications": []}
     )
-    unit = {
-        "data_hash": row.data_hash,
-        "data_title": item.name,
-        "data_type": item.media.get("mimeType") or "application/octet-stream",
-        "data_sequence": 0,
-        "data_link": item.url or (item.child_urls[0] if item.child_urls else ""),
-        "width": item.media.get("width") or 0,
-        "height": item.media.get("height") or 0,
-        "labels": saved.get("data_unit_labels", {}).get(row.data_hash, default_labels),
-    }
+    # An image group has one data unit per image; everything else has one for the item.
+    frames = (
+        item.child_urls
+        if data_type == "img_group"
+        else [item.url or next(iter(item.child_urls), "")]
+    )
+    units = {}
+    for sequence, link in enumerate(frames):
+        unit_hash = (
+            row.data_hash if len(frames) == 1 else str(uuid5(UUID(row.data_hash), str(sequence)))
+        )
+        units[unit_hash] = {
+            "data_hash": unit_hash,
+            "data_title": item.name if len(frames) == 1 else link.rsplit("/", 1)[-1],
+            "data_type": mimetypes.guess_type(link)[0]
+            or item.media.get("mimeType")
+            or "image/jpeg",
+            "data_sequence": sequence,
+            "data_link": link,
+            "width": item.media.get("width") or 0,
+            "height": item.media.get("height") or 0,
+            "labels": saved.get("data_unit_labels", {}).get(unit_hash, default_labels),
+        }
     return {
         "label_hash": label.label_hash,
         "branch_name": label.branch_name,
@@ -421,7 +436,7 @@ def _label_row_json(ctx: Ctx, label: LabelRow) -> dict[str, Any]:
         "data_hash": row.data_hash,
         "data_type": data_type,
         "label_status": label.label_status,
-        "data_units": {row.data_hash: unit},
+        "data_units": units,
         "object_answers": saved.get("object_answers", {}),
         "classification_answers": saved.get("classification_answers", {}),
         "object_actions": saved.get("object_actions", {}),

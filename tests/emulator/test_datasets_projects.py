@@ -106,3 +106,38 @@ def test_edited_after_filter_selects_recent_saves(
     assert [r.data_hash for r in project.list_label_rows_v2(edited_after=cutoff)] == [
         rows[1].data_hash
     ]
+
+
+def test_image_group_label_rows_have_one_unit_per_image(
+    encord_user_client: EncordUserClient, encord_integration: str
+) -> None:
+    client = encord_user_client
+    folder = client.create_storage_folder("groups")
+    spec = {
+        "image_groups": [
+            {"title": "g", "objectUrl_0": "s3://b/1.jpg", "objectUrl_1": "s3://b/2.jpg"}
+        ]
+    }
+    job = folder.add_private_data_to_folder_start(encord_integration, spec)
+    item_uuid = folder.add_private_data_to_folder_get_result(job).items_with_names[0].item_uuid
+    created = client.create_dataset("groups", StorageLocation.AWS)
+    client.get_dataset(created.dataset_hash).link_items([item_uuid])
+    structure = OntologyStructure()
+    car = structure.add_object("Car", Shape.BOUNDING_BOX)
+    ontology = client.create_ontology("groups", structure=structure)
+    project = client.get_project(
+        client.create_project("g", [created.dataset_hash], ontology_hash=ontology.ontology_hash)
+    )
+    (row,) = project.list_label_rows_v2()
+    assert row.number_of_frames == 2
+    row.initialise_labels()
+    instance = ObjectInstance(car)
+    instance.set_for_frames(
+        BoundingBoxCoordinates(height=0.1, width=0.1, top_left_x=0.5, top_left_y=0.5), frames=1
+    )
+    row.add_object_instance(instance)
+    row.save()
+    (again,) = project.list_label_rows_v2()
+    again.initialise_labels()
+    (restored,) = again.get_object_instances()
+    assert [a.frame for a in restored.get_annotations()] == [1]
