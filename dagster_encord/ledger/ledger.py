@@ -31,6 +31,15 @@ States follow DESIGN §2 (`tables.FILE_STATES`). Rules:
   A result for one member of a multi-file item applies to the whole item.
 - Concurrency: `ingest`, `plan` and every transition run in one transaction that first updates
   the pipeline's row in `encord_locks`, so two processes never plan the same file twice.
+- A file that changes while its chunk is already submitted goes back to `discovered` at once;
+  the running job's result no longer applies to it (only files still `submitted` in that chunk
+  are updated). Re-registering a changed object under the same URL is subject to Encord's
+  `skip_duplicate_urls`; the pipeline decides how to refresh such items.
+- Reading: `chunk`, `chunks_in_state`, `chunk_object_urls`, `counts`, `file`, `files_in_state`,
+  `iter_files` (paged), `retryable`; `set_metadata_hashes` records metadata sent by an upsert.
+
+Modules: `listing.py` (staging and diff), `planning.py` (plan persistence), `results.py` (retry
+policy), `tables.py`, `engine.py` (SQLite/PostgreSQL engines), `models.py` (returned values).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ budget: {image: 1000, video: 100}   # URLs per chunk and lane, merged over DEFAU
 groups:                      # first matching rule wins; DICOM falls back to one series per folder
   - kind: image_sequence     # image_group | image_sequence | dicom_series
     by: regex                # folder | prefix | regex
-    match: "cams/**"         # glob on the key selecting the files this rule groups
+    match: "cams/*"          # fnmatch glob on the key (`*` also matches `/`); none: all
     pattern: "cams/(?P<group>[^/]+)/frame_(?P<order>\\d+)\\.jpg"
     order: natural           # natural | explicit
     explicit_order: []       # file names in order, for order: explicit
