@@ -226,7 +226,10 @@ def build_encord_ingestion(
             "chunk_state": chunk.state,
             "folder": dg.MetadataValue.url(folder_link(client.domain, folder_ref.folder_uuid)),
         }
-        if outcome is None:
+        if outcome is None and chunk.state == "completed":
+            context.log.info(f"job {chunk.upload_job_id} was already recorded (job-status sensor)")
+            metadata.update(pending=0)
+        elif outcome is None:
             context.log.info(
                 f"job {chunk.upload_job_id} still running after {settings.run_wait_seconds:.0f}s;"
                 " the job-status sensor will finish it"

@@ -146,7 +146,9 @@ def build_sensors(
             note = f"{len(report.finished)} jobs finished, {len(report.pending)} pending" + (
                 " (rate limited)" if report.rate_limited else ""
             )
-        runs = _heal_requests(context, names, ledger, options.heal_after_seconds)
+        runs = _heal_requests(
+            context, names, ledger, options.heal_after_seconds, settings.max_attempts
+        )
         return dg.SensorResult(
             run_requests=runs,
             asset_events=events,
@@ -185,10 +187,13 @@ def _heal_requests(
     names: PipelineNames,
     ledger: Ledger,
     heal_after_seconds: float,
+    max_runs: int,
 ) -> Sequence[dg.RunRequest]:
     """Relaunch chunks stuck in `planned`/`submitting` whose runs all ended.
 
     Their first run key (the chunk id) is spent, so the new key counts the runs already made.
+    After `max_runs` failed runs a chunk is left alone (it stays pending in `status` and in the
+    reconciliation check) rather than relaunched forever.
     """
     requests: list[dg.RunRequest] = []
     for chunk in ledger.chunks_in_state("planned", "submitting"):
@@ -199,6 +204,12 @@ def _heal_requests(
         )
         if not runs or any(run.status in _LIVE_RUN_STATUSES for run in runs):
             continue  # never launched (new_objects launches it) or still running
+        if len(runs) >= max_runs:
+            context.log.warning(
+                f"chunk {chunk.chunk_id}: {len(runs)} runs ended without submitting it; "
+                "not relaunching (see the failed runs' logs)"
+            )
+            continue
         ended = [context.instance.get_run_record_by_id(run.run_id) for run in runs]
         last_end = max((record.end_time or 0.0) for record in ended if record is not None)
         if time.time() - last_end < heal_after_seconds:
