@@ -13,8 +13,11 @@ Usage: python bench/emulator.py [--urls 100000] [--moto-urls 10000]
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from encord import EncordUserClient
@@ -80,8 +83,13 @@ def bench_moto(
             aws_secret_access_key="bench",
         )
         s3.create_bucket(Bucket="bench")
-        for i in range(n):
-            s3.put_object(Bucket="bench", Key=f"frames/{i:06d}.jpg", Body=b"x")
+        with ThreadPoolExecutor(8) as pool:  # setup only, not measured
+            list(
+                pool.map(
+                    lambda i: s3.put_object(Bucket="bench", Key=f"frames/{i:06d}.jpg", Body=b"x"),
+                    range(n),
+                )
+            )
         urls = [f"{endpoint}/bench/frames/{i:06d}.jpg" for i in range(n)] + [
             f"{endpoint}/bench/frames/missing.jpg"
         ]
@@ -142,6 +150,26 @@ def bench_bulk(emulator: EncordEmulator, client: EncordUserClient, integration: 
     )
 
 
+def bench_persisted(n: int) -> None:
+    """The same big job with --state (SQLite write-through), then a restart that reloads it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        state = Path(tmp) / "encord.sqlite"
+        with EncordEmulator(state_path=state) as emulator:
+            client = EncordUserClient.create_with_ssh_private_key(
+                emulator.new_ssh_key(), domain=emulator.domain
+            )
+            integration = emulator.add_integration("bench", "s3")
+            folder = client.create_storage_folder("persisted")
+            urls = [f"s3://bench/persisted/{i:07d}.jpg" for i in range(n)]
+            seconds, result = timed(lambda: upload(folder, integration, urls))
+            assert result.units_done_count == n, result
+        reload_seconds, restarted = timed(lambda: EncordEmulator(state_path=state).start())
+        items = len(restarted.items())
+        restarted.stop()
+        print(f"upload job, {n:,} URLs with --state (SQLite): {seconds:.2f} s")
+        print(f"  restart reloads {items:,} items in {reload_seconds:.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--urls", type=int, default=100_000)
@@ -156,6 +184,7 @@ def main() -> None:
         bench_bulk(emulator, client, integration)
         if args.moto_urls:
             bench_moto(emulator, client, integration, args.moto_urls)
+    bench_persisted(args.urls)
 
 
 if __name__ == "__main__":
