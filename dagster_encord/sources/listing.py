@@ -57,16 +57,15 @@ class PagedSource(ABC):
         if include or exclude:
             checks.append(lambda record: keep_key(record.key))
 
-        def keep(record: ObjectRecord) -> bool:
-            key = record.key
-            return (
-                key.startswith(full_prefix)
-                and not key.endswith("/")
-                and all(check(record) for check in checks)
-            )
-
         for page in self._pages(full_prefix, start_after, fan_out, page_size, max_workers):
-            kept = [record for record in page if keep(record)]
+            # Inline comprehensions: this runs once per key, millions of times per listing.
+            kept = [
+                record
+                for record in page
+                if record.key.startswith(full_prefix) and not record.key.endswith("/")
+            ]
+            if checks:
+                kept = [record for record in kept if all(check(record) for check in checks)]
             for offset in range(0, len(kept), page_size):
                 yield kept[offset : offset + page_size]
 
