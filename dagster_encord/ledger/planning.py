@@ -33,14 +33,16 @@ _SQLITE_ASSIGN = (
 )
 
 
-def metadata_hash(item: ManifestItem) -> str | None:
-    """A digest of the metadata an item was registered with, to detect later changes."""
-    if item.client_metadata is None and item.media_metadata is None:
-        return None
-    payload = json.dumps(
-        [item.client_metadata, item.media_metadata], sort_keys=True, default=str
-    ).encode("utf-8")
-    return hashlib.sha256(payload).hexdigest()[:32]
+def metadata_hash(item: ManifestItem) -> str:
+    """A digest of the clientMetadata an item was registered with, to detect later changes.
+
+    sha256 of the sorted, compact JSON (no metadata hashes as `{}`), first 32 hex digits: the
+    same value as `metadata.upsert.metadata_fingerprint`, so upserts compare like with like.
+    """
+    canonical = json.dumps(
+        dict(item.client_metadata or {}), sort_keys=True, separators=(",", ":"), default=str
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def pending_records(conn: Connection, pipeline: str, page_size: int) -> Iterator[ObjectRecord]:

@@ -206,3 +206,14 @@ def test_iter_files_pages_and_metadata_hashes(ledger_url: str) -> None:
     assert ledger.file("m/000.jpg").metadata_hash == "abc"  # type: ignore[union-attr]
     assert ledger.file("m/001.jpg").metadata_hash is None  # type: ignore[union-attr]
     assert list(ledger.iter_files("registered")) == []
+
+
+def test_metadata_hash_matches_the_upsert_fingerprint(ledger_url: str) -> None:
+    from dagster_encord.metadata.upsert import metadata_fingerprint
+
+    ledger = Ledger(ledger_url, pipeline="p")
+    ledger.ingest([[rec("a.jpg"), rec("b.jpg")]], "s3://bucket")
+    metadata = {"a.jpg": {"z": 1, "a": [1.5, "x"], "when": "2024-01-01T00:00:00Z"}}
+    ledger.plan(metadata_for=lambda r: metadata.get(r.key))
+    assert ledger.file("a.jpg").metadata_hash == metadata_fingerprint(metadata["a.jpg"])  # type: ignore[union-attr]
+    assert ledger.file("b.jpg").metadata_hash == metadata_fingerprint(None)  # type: ignore[union-attr]
