@@ -237,6 +237,7 @@ class ManifestPlanner:
             self._metadata_in_csv += 1
         folder = records[0].key.rpartition("/")[0]
         title = rule.title.format(group=match.group, folder=folder, count=len(records))
+        title = title or records[0].key  # files at the bucket root: DICOM requires a title
         return ManifestItem(
             lane=rule.kind,
             item_key=match.item_key,

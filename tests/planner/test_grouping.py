@@ -116,3 +116,9 @@ def test_a_group_is_never_split_across_chunks() -> None:
     assert len(placements) == 31
     big = [c for c in plan.chunks if any(i.item_key == "image_group:g/big" for i in c.items)]
     assert big[0].item_count == 1 and big[0].url_count == 25
+
+
+def test_series_at_the_bucket_root_still_gets_a_title() -> None:
+    plan = plan_records([record("1.dcm"), record("2.dcm")])
+    [entry] = group_entries(plan.chunks)
+    assert entry["title"] == "1.dcm" and entry["objectUrl_1"].endswith("/2.dcm")
