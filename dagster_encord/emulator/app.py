@@ -29,21 +29,15 @@ from dagster_encord.emulator import (
     routes_storage,
 )
 from dagster_encord.emulator.auth import AuthFailure
-from dagster_encord.emulator.context import NO_CONTENT, Ctx
+from dagster_encord.emulator.context import Ctx
 from dagster_encord.emulator.core import EmulatorCore
 from dagster_encord.emulator.faults import HttpFault
-from dagster_encord.emulator.wire import ApiError
+from dagster_encord.emulator.wire import ApiError, json_response
 
 logger = logging.getLogger("dagster_encord.emulator")
 V2_ROUTES = (
     routes_storage.ROUTES + routes_jobs.ROUTES + routes_metadata.ROUTES + routes_projects.ROUTES
 )
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
-    )
 
 
 class DroppedResponse(Response):
@@ -132,7 +126,7 @@ def v2_endpoint(core: EmulatorCore, method: str, template: str, handler: Any) ->
         except Exception:
             logger.exception("emulator handler %s failed", endpoint)
             return json_response({"message": f"internal emulator error in {endpoint}"}, 500)
-        return Response(status_code=204) if result is NO_CONTENT else json_response(result)
+        return json_response(result)  # "void" endpoints answer {}: the SDK parses every 200
 
     return run
 

@@ -13,7 +13,6 @@ from dagster_encord.emulator.core import EmulatorCore
 from dagster_encord.emulator.state import EmulatorState
 from dagster_encord.emulator.wire import ApiError
 
-NO_CONTENT = object()  # a handler result meaning "answer 204"
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 

@@ -18,6 +18,12 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 
+def matches(method_pattern: str, path_pattern: str, method: str, path: str, endpoint: str) -> bool:
+    if method_pattern != "*" and method_pattern.upper() != method.upper():
+        return False
+    return fnmatchcase(path, path_pattern) or fnmatchcase(endpoint, path_pattern)
+
+
 @dataclass
 class HttpFault:
     method: str  # "*" or an HTTP method
@@ -29,9 +35,7 @@ class HttpFault:
     drop: bool = False
 
     def matches(self, method: str, path: str, endpoint: str) -> bool:
-        if self.method != "*" and self.method.upper() != method.upper():
-            return False
-        return fnmatchcase(path, self.path) or fnmatchcase(endpoint, self.path)
+        return matches(self.method, self.path, method, path, endpoint)
 
 
 @dataclass
@@ -41,7 +45,7 @@ class Latency:
     path: str = "*"
 
     def matches(self, method: str, path: str, endpoint: str) -> bool:
-        return HttpFault(self.method, self.path).matches(method, path, endpoint)
+        return matches(self.method, self.path, method, path, endpoint)
 
 
 @dataclass
@@ -61,6 +65,14 @@ class FaultPlan:
     def add_http(self, fault: HttpFault) -> None:
         with self.lock:
             self.http.append(fault)
+
+    def add_latency(self, latency: Latency) -> None:
+        with self.lock:
+            self.latency.append(latency)
+
+    def add_stalls(self, count: int) -> None:
+        with self.lock:
+            self.stall_jobs += count
 
     def take_http(self, method: str, path: str, endpoint: str) -> HttpFault | None:
         """The first matching fault, consuming one of its uses."""

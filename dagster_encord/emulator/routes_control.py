@@ -32,12 +32,9 @@ from starlette.routing import Route
 
 from dagster_encord.emulator.core import EmulatorCore
 from dagster_encord.emulator.faults import HttpFault, Latency
+from dagster_encord.emulator.wire import json_response
 
 PREFIX = "/__emulator"
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
 def _endpoint(
@@ -49,9 +46,9 @@ def _endpoint(
             body = orjson.loads(raw) if raw else {}
             if not isinstance(body, dict):
                 raise ValueError("body must be a JSON object")
-            return _json(action(body, dict(request.path_params)))
+            return json_response(action(body, dict(request.path_params)))
         except (ValueError, KeyError, TypeError) as error:
-            return _json({"message": f"bad control request: {error}"}, 400)
+            return json_response({"message": f"bad control request: {error}"}, 400)
 
     return run
 
@@ -109,10 +106,9 @@ def routes(core: EmulatorCore) -> list[Route]:
         return core.faults.describe()
 
     def latency(body: dict[str, Any], _: dict[str, str]) -> dict[str, Any]:
-        with core.faults.lock:
-            core.faults.latency.append(
-                Latency(float(body["seconds"]), body.get("method", "*"), body.get("path", "*"))
-            )
+        core.faults.add_latency(
+            Latency(float(body["seconds"]), body.get("method", "*"), body.get("path", "*"))
+        )
         return core.faults.describe()
 
     def url_fault(body: dict[str, Any], _: dict[str, str]) -> dict[str, Any]:
@@ -125,8 +121,7 @@ def routes(core: EmulatorCore) -> list[Route]:
         return core.faults.describe()
 
     def stall(body: dict[str, Any], _: dict[str, str]) -> dict[str, Any]:
-        with core.faults.lock:
-            core.faults.stall_jobs += int(body.get("count", 1))
+        core.faults.add_stalls(int(body.get("count", 1)))
         return core.faults.describe()
 
     def clear_counters(_: dict[str, Any], __: dict[str, str]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from dagster_encord.emulator.context import Ctx
+from dagster_encord.emulator.jobs import storage_location
 from dagster_encord.emulator.manifest import parse_job_body
 from dagster_encord.emulator.records import Item, SyncJob, UploadJob, new_uuid, now_iso
 from dagster_encord.emulator.routes_storage import folder_or_403
@@ -95,6 +96,8 @@ def start_sync(ctx: Ctx) -> str:
 def _sync_from_local_root(ctx: Ctx, folder_uuid: str, root: Path) -> int:
     """Register files under the folder's remote URL (mapped into the local root) not yet present."""
     folder = ctx.state.folders[folder_uuid]
+    integration = ctx.state.integrations.get(folder.integration_hash or "")
+    provider = integration.provider if integration else None
     parsed = urlparse(folder.remote_url or "")
     base = root / (parsed.hostname or "") / parsed.path.lstrip("/")
     by_extension = {
@@ -119,7 +122,7 @@ def _sync_from_local_root(ctx: Ctx, folder_uuid: str, root: Path) -> int:
                 name=path.name,
                 url=url,
                 integration_hash=folder.integration_hash,
-                storage_location="s3",
+                storage_location=storage_location(provider, url),
                 client_metadata={},
                 created_at=stamp,
                 last_edited_at=stamp,

@@ -185,8 +185,7 @@ class EncordEmulator:
         self.core.faults.add_http(HttpFault(method, path, remaining=count, drop=True))
 
     def add_latency(self, seconds: float, path: str = "*", method: str = "*") -> None:
-        with self.core.faults.lock:
-            self.core.faults.latency.append(Latency(seconds, method, path))
+        self.core.faults.add_latency(Latency(seconds, method, path))
 
     def fail_url(
         self, url: str, error: str = "File not found", attempts: int | None = None
@@ -196,8 +195,7 @@ class EncordEmulator:
 
     def stall_jobs(self, count: int = 1) -> None:
         """The next `count` upload jobs stay PENDING until `release_jobs()`."""
-        with self.core.faults.lock:
-            self.core.faults.stall_jobs += count
+        self.core.faults.add_stalls(count)
 
     def release_jobs(self) -> int:
         return self.core.jobs.release_stalled()

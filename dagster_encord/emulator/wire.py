@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+from starlette.responses import Response
+
 from dagster_encord.emulator.records import DataRow, Dataset, Folder, Item, UploadJob
 from dagster_encord.emulator.state import EmulatorState
 
@@ -62,6 +65,12 @@ class ApiError(Exception):
     @property
     def legacy_code(self) -> str:
         return self.LEGACY_CODES.get(self.status, "UNKNOWN_ERROR")
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
+    )
 
 
 def folder_json(state: EmulatorState, folder: Folder) -> dict[str, Any]:
