@@ -39,13 +39,15 @@ _SEGMENT_MEMORY_CAP = 64
 _SCALE32 = float(1 << 32)
 
 
-def boundary_scores(item_key: str) -> tuple[float, ...]:
-    """Scores in [0, 1) for levels 1.._MAX_LEVEL, from independent bytes of one BLAKE2b digest."""
-    digest = hashlib.blake2b(item_key.encode("utf-8"), digest_size=4 * _MAX_LEVEL).digest()
-    return tuple(
-        int.from_bytes(digest[4 * level : 4 * level + 4], "big") / _SCALE32
-        for level in range(_MAX_LEVEL)
-    )
+def boundary_digest(item_key: str) -> bytes:
+    """4 bytes per level (1.._MAX_LEVEL) of one BLAKE2b digest of the key."""
+    return hashlib.blake2b(item_key.encode("utf-8"), digest_size=4 * _MAX_LEVEL).digest()
+
+
+def boundary_score(digest: bytes, level: int) -> float:
+    """The level's score in [0, 1)."""
+    start = 4 * (level - 1)
+    return int.from_bytes(digest[start : start + 4], "big") / _SCALE32
 
 
 def item_fingerprint(item: ManifestItem) -> str:
@@ -106,7 +108,7 @@ class Chunk:
 class _Entry:
     item: ManifestItem
     fingerprint: str
-    scores: tuple[float, ...]
+    digest: bytes
     urls: int
 
 
@@ -132,12 +134,12 @@ class LaneChunker:
 
     def add(self, item: ManifestItem) -> Iterator[Chunk]:
         entry = _Entry(
-            item, item_fingerprint(item), boundary_scores(item.item_key), len(item.members)
+            item, item_fingerprint(item), boundary_digest(item.item_key), len(item.members)
         )
         self._segment.append(entry)
         self._segment_urls += entry.urls
         if (
-            entry.scores[0] < entry.urls / self.budget
+            boundary_score(entry.digest, 1) < entry.urls / self.budget
             or self._segment_urls >= _SEGMENT_MEMORY_CAP * self.budget
         ):
             yield from self.flush()
@@ -159,7 +161,7 @@ class LaneChunker:
         part: list[_Entry] = []
         for entry in segment:
             part.append(entry)
-            if entry.scores[level - 1] < scale * entry.urls / self.budget:
+            if boundary_score(entry.digest, level) < scale * entry.urls / self.budget:
                 yield from self._split(part, level + 1)
                 part = []
         if part:
