@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -122,22 +123,30 @@ def _apply_folder_patch(ctx: Ctx, folder: Folder, patch: Any, where: str) -> Non
 
 def update_folder(ctx: Ctx) -> dict[str, Any]:
     with ctx.state.lock:
-        folder = folder_or_403(ctx, ctx.path_params["folder_uuid"])
+        folder = copy.copy(
+            folder_or_403(ctx, ctx.path_params["folder_uuid"])
+        )  # saved only if valid
         _apply_folder_patch(ctx, folder, ctx.json(), "request body")
         ctx.state.save(folder)
         return folder_json(ctx.state, folder)
 
 
-def patch_folders_bulk(ctx: Ctx) -> dict[str, Any]:
-    patches = ctx.json_object({"folderPatches"}).get("folderPatches")
+def _bulk_patches(ctx: Ctx, field: str, noun: str) -> dict[str, Any]:
+    patches = ctx.json_object({field}).get(field)
     if not isinstance(patches, dict):
-        raise ApiError(400, "folderPatches must be an object keyed by folder uuid")
+        raise ApiError(400, f"{field} must be an object keyed by {noun} uuid")
     if len(patches) > BULK_LIMIT:
         raise ApiError(
-            400, f"folderPatches has {len(patches)} folders; the limit is {BULK_LIMIT} per request"
+            400, f"{field} has {len(patches)} {noun}s; the limit is {BULK_LIMIT} per request"
         )
+    return patches
+
+
+def patch_folders_bulk(ctx: Ctx) -> dict[str, Any]:
+    patches = _bulk_patches(ctx, "folderPatches", "folder")
     with ctx.state.lock:
-        folders = [folder_or_403(ctx, folder_uuid) for folder_uuid in patches]
+        # Patch copies and save them only when every patch is valid: a bad entry changes nothing.
+        folders = [copy.copy(folder_or_403(ctx, folder_uuid)) for folder_uuid in patches]
         for folder in folders:
             _apply_folder_patch(ctx, folder, patches[folder.uuid], f"folderPatches[{folder.uuid}]")
         ctx.state.save_many(folders)
@@ -335,7 +344,7 @@ def _apply_item_patch(ctx: Ctx, item: Item, patch: Any, where: str) -> None:
 def update_item(ctx: Ctx) -> dict[str, Any]:
     with ctx.state.lock:
         folder = folder_or_403(ctx, ctx.path_params["folder_uuid"])
-        item = item_or_403(ctx, ctx.path_params["item_uuid"])
+        item = copy.copy(item_or_403(ctx, ctx.path_params["item_uuid"]))  # saved only if valid
         if item.parent != folder.uuid:
             raise ApiError(400, f"item {item.uuid} is not in folder {folder.uuid}")
         _apply_item_patch(ctx, item, ctx.json(), "request body")
@@ -344,29 +353,11 @@ def update_item(ctx: Ctx) -> dict[str, Any]:
 
 
 def patch_items_bulk(ctx: Ctx) -> dict[str, Any]:
-    patches = ctx.json_object({"itemPatches"}).get("itemPatches")
-    if not isinstance(patches, dict):
-        raise ApiError(400, "itemPatches must be an object keyed by item uuid")
-    if len(patches) > BULK_LIMIT:
-        raise ApiError(
-            400, f"itemPatches has {len(patches)} items; the limit is {BULK_LIMIT} per request"
-        )
+    patches = _bulk_patches(ctx, "itemPatches", "item")
     with ctx.state.lock:
-        items = [item_or_403(ctx, item_uuid) for item_uuid in patches]
-        # Validate every patch before applying any, so a bad entry changes nothing.
-        originals = [(i, i.name, i.description, i.client_metadata, i.last_edited_at) for i in items]
-        try:
-            for item in items:
-                _apply_item_patch(ctx, item, patches[item.uuid], f"itemPatches[{item.uuid}]")
-        except ApiError:
-            for item, name, description, metadata, edited in originals:
-                item.name, item.description, item.client_metadata, item.last_edited_at = (
-                    name,
-                    description,
-                    metadata,
-                    edited,
-                )
-            raise
+        items = [copy.copy(item_or_403(ctx, item_uuid)) for item_uuid in patches]
+        for item in items:
+            _apply_item_patch(ctx, item, patches[item.uuid], f"itemPatches[{item.uuid}]")
         ctx.state.save_many(items)
         return {"results": [item_json(i) for i in items]}
 
