@@ -69,7 +69,7 @@ def stage_listing(
         with conn.begin():
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql(_SQLITE_STAGE, rows)
-            elif copy and not any(value == _PG_NULL for row in rows for value in row):
+            elif copy and can_copy(conn, rows):
                 _copy_into_scratch(conn, rows)
             else:
                 conn.execute(
@@ -103,22 +103,35 @@ _STAGE_COLUMNS = ("key", "object_url", "size", "version", "last_modified", "cont
 _PG_NULL = "\\N"
 
 
-def _copy_into_scratch(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+def can_copy(conn: Connection, rows: list[tuple[Any, ...]]) -> bool:
+    """PostgreSQL COPY applies: psycopg2, and no value that reads as COPY's NULL marker."""
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg2":
+        return False
+    return not any(value == _PG_NULL for row in rows for value in row)
+
+
+def copy_rows(
+    conn: Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Bulk-load rows into a table with PostgreSQL's COPY (check `can_copy` first)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerows([_PG_NULL if value is None else value for value in row] for row in rows)
     buffer.seek(0)
-    columns = ", ".join(_STAGE_COLUMNS)
     dbapi: Any = conn.connection.dbapi_connection
     cursor = dbapi.cursor()
     try:
         cursor.copy_expert(
-            f"COPY encord_listing_copy_scratch ({columns}) FROM STDIN "
-            f"WITH (FORMAT csv, NULL '{_PG_NULL}')",
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '{_PG_NULL}')",
             buffer,
         )
     finally:
         cursor.close()
+
+
+def _copy_into_scratch(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    columns = ", ".join(_STAGE_COLUMNS)
+    copy_rows(conn, "encord_listing_copy_scratch", _STAGE_COLUMNS, rows)
     conn.exec_driver_sql(
         f"INSERT INTO encord_listing_scratch ({columns}) "
         f"SELECT {columns} FROM encord_listing_copy_scratch ON CONFLICT (key) DO NOTHING"

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from dagster_encord.ledger.listing import reset_scratch
+from dagster_encord.ledger.listing import can_copy, copy_rows, reset_scratch
 from dagster_encord.ledger.models import PlannedChunk
 from dagster_encord.ledger.tables import assignment_scratch, chunks, files
 from dagster_encord.planner.chunking import Chunk
@@ -163,6 +163,10 @@ class PlanWriter:
         if self._assignments:
             if self.conn.dialect.name == "sqlite":  # driver executemany: no per-row processing
                 self.conn.exec_driver_sql(_SQLITE_ASSIGN, self._assignments)
+            elif can_copy(self.conn, self._assignments):
+                copy_rows(
+                    self.conn, "encord_assignment_scratch", _ASSIGN_COLUMNS, self._assignments
+                )
             else:
                 rows = [dict(zip(_ASSIGN_COLUMNS, row, strict=True)) for row in self._assignments]
                 self.conn.execute(insert(assignment_scratch), rows)
