@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from dagster_encord.errors import SourceError
 from dagster_encord.ledger import Ledger
 from dagster_encord.sources.base import ObjectRecord
 
@@ -79,3 +82,18 @@ def test_awkward_keys_and_missing_versions_survive_bulk_loading(ledger_url: str)
     assert sorted(stored) == sorted(r.key for r in records)
     assert stored["none.jpg"].version is None and stored["empty.jpg"].version == ""
     assert stored["\\N"].object_url == "s3://bucket/\\N"
+
+
+def test_a_listing_that_fails_midway_changes_nothing(ledger_url: str) -> None:
+    ledger = Ledger(ledger_url, pipeline="p")
+    ledger.ingest([[rec(f"k/{n}.jpg") for n in range(5)]], "s3://bucket")
+
+    def broken() -> object:
+        yield [rec("k/0.jpg"), rec("k/new.jpg")]
+        raise SourceError("listing s3://bucket failed: connection reset")
+
+    with pytest.raises(SourceError):
+        ledger.ingest(broken(), "s3://bucket")  # type: ignore[arg-type]
+    # No file was marked deleted and the half-listed new file was not recorded.
+    assert ledger.counts().by_state == {"discovered": 5}
+    assert ledger.ingest([[rec(f"k/{n}.jpg") for n in range(5)]], "s3://bucket").unchanged == 5
