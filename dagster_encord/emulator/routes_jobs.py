@@ -16,7 +16,7 @@ from dagster_encord.emulator.routes_storage import folder_or_403
 from dagster_encord.emulator.verify import EXTENSIONS
 from dagster_encord.emulator.wire import ApiError, job_json
 
-POLL_STEP_SECONDS = 0.05
+POLL_STEP_SECONDS = 0.02  # how often a held long poll re-checks its job
 MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
 
 
