@@ -48,9 +48,15 @@ class PipelineNames:
         resource: LedgerResource = getattr(resources, self.ledger_key)
         return resource.get_ledger(self.name, max_attempts=settings.max_attempts)
 
-    def client(self, resources: Any, *, max_retries: int | None = None) -> EncordClient:
+    def client(
+        self,
+        resources: Any,
+        *,
+        max_retries: int | None = None,
+        timeout_seconds: int | None = None,
+    ) -> EncordClient:
         resource: EncordResource = getattr(resources, self.encord_key)
-        return resource.get_client(max_retries=max_retries)
+        return resource.get_client(max_retries=max_retries, timeout_seconds=timeout_seconds)
 
     def default_manifest_root(self, instance: dg.DagsterInstance) -> str:
         """`file://` folder for manifests when no manifest_url is set: under DAGSTER_HOME."""

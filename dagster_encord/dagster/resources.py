@@ -43,7 +43,7 @@ class EncordResource(dg.ConfigurableResource):
     read_timeout: int = Field(default=120, description="Seconds to read one response.")
     # One client per retry setting for the life of this resource (one run or one sensor tick):
     # the folder it resolved is reused by every step instead of being fetched again.
-    _clients: dict[int | None, EncordClient] = PrivateAttr(default_factory=dict)
+    _clients: dict[tuple[int | None, int | None], EncordClient] = PrivateAttr(default_factory=dict)
 
     def __repr__(self) -> str:
         shown = {
@@ -54,19 +54,25 @@ class EncordResource(dg.ConfigurableResource):
 
     __str__ = __repr__
 
-    def get_client(self, *, max_retries: int | None = None) -> EncordClient:
-        """A client for this domain. Pass `max_retries=0` where a caller has a time budget."""
-        if max_retries not in self._clients:
-            self._clients[max_retries] = self._new_client(max_retries)
-        return self._clients[max_retries]
+    def get_client(
+        self, *, max_retries: int | None = None, timeout_seconds: int | None = None
+    ) -> EncordClient:
+        """A client for this domain. Where a caller has a time budget (a sensor tick), pass
+        `max_retries=0` and `timeout_seconds` so no request can outlast it."""
+        key = (max_retries, timeout_seconds)
+        if key not in self._clients:
+            self._clients[key] = self._new_client(max_retries, timeout_seconds)
+        return self._clients[key]
 
-    def _new_client(self, max_retries: int | None) -> EncordClient:
+    def _new_client(self, max_retries: int | None, timeout_seconds: int | None) -> EncordClient:
+        read_timeout = min(self.read_timeout, timeout_seconds or self.read_timeout)
         settings = RequestSettings(
             max_retries=self.max_retries if max_retries is None else max_retries,
             backoff_factor=self.backoff_factor,
-            connect_timeout=self.connect_timeout,
-            read_timeout=self.read_timeout,
-            write_timeout=self.read_timeout,
+            connection_retries=0 if timeout_seconds else 3,
+            connect_timeout=min(self.connect_timeout, read_timeout),
+            read_timeout=read_timeout,
+            write_timeout=read_timeout,
         )
         if self.ssh_private_key:
             return EncordClient.from_ssh_key(

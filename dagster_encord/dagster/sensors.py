@@ -12,6 +12,7 @@
 # No `from __future__ import annotations`: dagster reads the context annotations at runtime.
 
 import json
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -120,7 +121,11 @@ def build_sensors(
             note = "rate limited; waiting for Retry-After"
         elif ledger.chunks_in_state("submitted"):
             # No SDK retries here: a 429's Retry-After would be slept through, past the budget.
-            client = names.client(context.resources, max_retries=0)
+            client = names.client(
+                context.resources,
+                max_retries=0,
+                timeout_seconds=math.ceil(settings.poll_budget_seconds),
+            )
             try:
                 report = steps.poll_submitted(
                     client, ledger, settings, budget_seconds=settings.poll_budget_seconds

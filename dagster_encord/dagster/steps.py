@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -223,10 +225,11 @@ def poll_submitted(
     budget_seconds: float,
     only: Sequence[str] | None = None,
 ) -> PollReport:
-    """Poll every submitted chunk once (timeout 0) within the time budget.
+    """Poll every submitted chunk once (timeout 0) and return within the time budget.
 
-    Stops at the first 429 (every later poll would be refused too) and when the budget is spent;
-    the rest wait for the next call.
+    Each poll runs on a worker thread and is abandoned at the deadline: the SDK's own poll loop
+    sleeps 10 s after a failed request, which must not hold a sensor tick past its limit. Stops at
+    the first 429 (every later poll would be refused too); the rest wait for the next call.
     """
     deadline = time.monotonic() + budget_seconds
     report = PollReport()
@@ -234,25 +237,34 @@ def poll_submitted(
     if only is not None:
         wanted = set(only)
         submitted = [chunk for chunk in submitted if chunk.chunk_id in wanted]
-    for chunk in submitted:
-        if time.monotonic() >= deadline:
-            report.out_of_time = True
-            report.pending.append(chunk.chunk_id)
-            continue
-        if report.rate_limited:
-            report.pending.append(chunk.chunk_id)
-            continue
-        assert chunk.upload_job_id is not None
-        state = client.poll_upload_job(settings.folder, chunk.upload_job_id)
-        if state.rate_limited:
-            report.rate_limited = True
-            report.retry_after = state.retry_after
-            report.pending.append(chunk.chunk_id)
-            continue
-        if state.finished:
-            report.finished[chunk.chunk_id] = apply_job_state(client, ledger, chunk.chunk_id, state)
-        else:
-            report.pending.append(chunk.chunk_id)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encord-poll")
+    try:
+        for chunk in submitted:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or report.rate_limited:
+                report.out_of_time = report.out_of_time or remaining <= 0
+                report.pending.append(chunk.chunk_id)
+                continue
+            assert chunk.upload_job_id is not None
+            future = pool.submit(client.poll_upload_job, settings.folder, chunk.upload_job_id)
+            try:
+                state = future.result(timeout=remaining)
+            except FutureTimeout:
+                report.out_of_time = True
+                report.pending.append(chunk.chunk_id)
+                continue
+            if state.rate_limited:
+                report.rate_limited = True
+                report.retry_after = state.retry_after
+                report.pending.append(chunk.chunk_id)
+            elif state.finished:
+                report.finished[chunk.chunk_id] = apply_job_state(
+                    client, ledger, chunk.chunk_id, state
+                )
+            else:
+                report.pending.append(chunk.chunk_id)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     return report
 
 

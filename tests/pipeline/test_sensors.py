@@ -140,3 +140,27 @@ def test_job_status_sensor_finishes_jobs_and_backs_off_on_429(harness: Harness) 
     result = harness.evaluate(defs, "job_status")
     assert [event.partition for event in result.asset_events or ()] == harness.chunk_ids()
     assert ledger.counts().registered == 3
+
+
+def test_job_status_tick_stays_within_its_time_budget(harness: Harness) -> None:
+    harness.put(_images(8))
+    defs = harness.defs(
+        planner={"budget": {"image": 2}}, run_wait_seconds=0.1, poll_budget_seconds=1.5
+    )
+    harness.emulator.stall_jobs(100)
+    runs = harness.tick(defs, "new_objects")
+    assert len(runs) >= 3 and all(run.success for run in runs)
+    ledger = _ledger(harness)
+    assert ledger.counts()["submitted"] == 8
+    harness.emulator.release_jobs()
+    harness.emulator.add_latency(1.0, path="*/data-upload-jobs/*", method="GET")
+    started = time.monotonic()
+    first = harness.evaluate(defs, "job_status")
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.5 + 1.0 + 1.0  # the budget, the poll in flight, the tick's own work
+    assert 1 <= len(first.asset_events or ()) < len(runs)
+    for _ in range(len(runs)):
+        if not ledger.counts().pending:
+            break
+        harness.evaluate(defs, "job_status")
+    assert ledger.counts().registered == 8
