@@ -307,7 +307,7 @@ def _label_rows_by_data(ctx: Ctx, project: Project) -> dict[tuple[str, str], Lab
 
 
 def _row_metadata(
-    ctx: Ctx, project: Project, row: DataRow, label: LabelRow | None, branch: str, metadata: bool
+    ctx: Ctx, row: DataRow, label: LabelRow | None, branch: str, metadata: bool
 ) -> dict[str, Any]:
     dataset = ctx.state.datasets[row.dataset_hash]
     item = ctx.state.items[row.item_uuid]
@@ -361,7 +361,7 @@ def list_label_rows(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]]:
                 row = ctx.state.data_rows[data_hash]
                 label = labels.get((data_hash, branch))
                 body = _row_metadata(
-                    ctx, project, row, label, branch, bool(payload.get("include_client_metadata"))
+                    ctx, row, label, branch, bool(payload.get("include_client_metadata"))
                 )
                 edited = _parse_time(label.last_edited_at if label else row.last_edited_at)
                 assert edited is not None

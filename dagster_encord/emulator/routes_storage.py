@@ -102,7 +102,7 @@ def get_folder(ctx: Ctx) -> dict[str, Any]:
         return folder_json(ctx.state, folder_or_403(ctx, ctx.path_params["folder_uuid"]))
 
 
-def _apply_folder_patch(ctx: Ctx, folder: Folder, patch: Any, where: str) -> None:
+def _apply_folder_patch(folder: Folder, patch: Any, where: str) -> None:
     if not isinstance(patch, dict):
         raise ApiError(400, f"{where} must be a JSON object")
     for key in patch:
@@ -126,7 +126,7 @@ def update_folder(ctx: Ctx) -> dict[str, Any]:
         folder = copy.copy(
             folder_or_403(ctx, ctx.path_params["folder_uuid"])
         )  # saved only if valid
-        _apply_folder_patch(ctx, folder, ctx.json(), "request body")
+        _apply_folder_patch(folder, ctx.json(), "request body")
         ctx.state.save(folder)
         return folder_json(ctx.state, folder)
 
@@ -148,7 +148,7 @@ def patch_folders_bulk(ctx: Ctx) -> dict[str, Any]:
         # Patch copies and save them only when every patch is valid: a bad entry changes nothing.
         folders = [copy.copy(folder_or_403(ctx, folder_uuid)) for folder_uuid in patches]
         for folder in folders:
-            _apply_folder_patch(ctx, folder, patches[folder.uuid], f"folderPatches[{folder.uuid}]")
+            _apply_folder_patch(folder, patches[folder.uuid], f"folderPatches[{folder.uuid}]")
         ctx.state.save_many(folders)
         return {"results": [folder_json(ctx.state, f) for f in folders]}
 
@@ -244,7 +244,7 @@ def move_folders(ctx: Ctx) -> dict[str, Any]:
 # --- items ---------------------------------------------------------------------------------
 
 
-def _listing(ctx: Ctx, folder_uuids: list[str], recursive: bool) -> list[str]:
+def _listing(ctx: Ctx, folder_uuids: list[str]) -> list[str]:
     search = (ctx.query.get("search") or "").lower()
     item_types = tuple(sorted(ctx.q_list("itemTypes")))
     in_dataset = ctx.q_bool("isInDataset")
@@ -285,7 +285,7 @@ def list_items(ctx: Ctx) -> dict[str, Any]:
         folder = folder_or_403(ctx, ctx.path_params["folder_uuid"])
         recursive = bool(ctx.q_bool("isRecursive", False))
         folders = ctx.state.subtree(folder.uuid) if recursive else [folder.uuid]
-        uuids = _listing(ctx, folders, recursive)
+        uuids = _listing(ctx, folders)
         sign = bool(ctx.q_bool("signUrls", False))
         metadata = bool(ctx.q_bool("includeClientMetadata", True))
         return ctx.page(uuids, lambda u: item_json(ctx.state.items[u], sign, metadata))
@@ -293,7 +293,7 @@ def list_items(ctx: Ctx) -> dict[str, Any]:
 
 def search_items(ctx: Ctx) -> dict[str, Any]:
     with ctx.state.lock:
-        uuids = _listing(ctx, list(ctx.state.folders), recursive=True)
+        uuids = _listing(ctx, list(ctx.state.folders))
         sign = bool(ctx.q_bool("signUrls", False))
         return ctx.page(uuids, lambda u: item_json(ctx.state.items[u], sign))
 
