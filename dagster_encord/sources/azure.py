@@ -32,9 +32,9 @@ from dagster_encord.errors import (
     SourceError,
 )
 from dagster_encord.sources.base import ObjectRecord
+from dagster_encord.sources.diagnostics import unreachable
 from dagster_encord.sources.incremental import as_utc
 from dagster_encord.sources.listing import PagedSource
-from dagster_encord.sources.s3_errors import unreachable
 from dagster_encord.sources.urls import decode_key, encode_key, strip_endpoint
 
 _BAD_CREDENTIALS = {

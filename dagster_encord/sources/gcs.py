@@ -32,9 +32,9 @@ from dagster_encord.errors import (
     SourceError,
 )
 from dagster_encord.sources.base import ObjectRecord
+from dagster_encord.sources.diagnostics import unreachable
 from dagster_encord.sources.incremental import as_utc
 from dagster_encord.sources.listing import PagedSource
-from dagster_encord.sources.s3_errors import unreachable
 from dagster_encord.sources.urls import (
     decode_key,
     encode_key,
@@ -212,7 +212,8 @@ def _raise_translated(source: GCSSource, where: str, key: str | None, error: Exc
             f"{bucket!r} (e.g. roles/storage.objectViewer)"
         ) from None
     if isinstance(error, requests.exceptions.ConnectionError | gexc.RetryError):
-        raise unreachable(where, source.endpoint_url, type(error).__name__) from None
+        endpoint = source.endpoint_url or "https://storage.googleapis.com"
+        raise unreachable(where, endpoint, type(error).__name__) from None
     if isinstance(error, gexc.GoogleAPICallError):
         raise SourceError(f"GCS request for {where} failed ({error.code})") from None
 

@@ -31,9 +31,10 @@ from botocore.config import Config
 
 from dagster_encord.errors import BadCredentialsError, ObjectNotFoundError, SourceError
 from dagster_encord.sources.base import ObjectRecord
+from dagster_encord.sources.diagnostics import unreachable
 from dagster_encord.sources.incremental import as_utc
 from dagster_encord.sources.listing import PagedSource
-from dagster_encord.sources.s3_errors import s3_error, unreachable
+from dagster_encord.sources.s3_errors import s3_error
 from dagster_encord.sources.urls import (
     decode_key,
     encode_key,
@@ -105,6 +106,10 @@ class S3Source(PagedSource):
 
     def __repr__(self) -> str:
         return f"S3Source({self.url!r}, endpoint_url={self.endpoint_url!r}, engine={self.engine!r})"
+
+    @property
+    def default_endpoint(self) -> str:
+        return self.endpoint_url or f"https://s3.{self.region}.amazonaws.com"
 
     @property
     def client(self) -> S3Client:
@@ -267,7 +272,9 @@ def _raise_translated(source: S3Source, where: str, key: str | None, error: Exce
             "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run with an IAM role"
         ) from None
     if isinstance(error, _CONNECTION_ERRORS):
-        raise unreachable(where, endpoint, type(error).__name__) from None
+        raise unreachable(
+            where, endpoint or source.default_endpoint, type(error).__name__
+        ) from None
 
 
 def _resolve_style(style: UrlStyle, mrap_arn: str | None, endpoint_url: str | None) -> UrlStyle:

@@ -12,7 +12,6 @@ from dagster_encord.errors import (
     AccessDeniedError,
     BadCredentialsError,
     BucketNotFoundError,
-    EndpointUnreachableError,
     ObjectNotFoundError,
     SourceError,
 )
@@ -66,14 +65,6 @@ def s3_error(
         return ObjectNotFoundError(f"{where} does not exist: check the key and the prefix")
     suffix = f": {detail}" if detail else ""
     return SourceError(f"S3 request for {where} failed ({code}){suffix}")
-
-
-def unreachable(where: str, endpoint_url: str | None, reason: str) -> EndpointUnreachableError:
-    endpoint = endpoint_url or "the AWS S3 endpoint"
-    return EndpointUnreachableError(
-        f"cannot reach {endpoint} for {where} ({reason}): check --endpoint-url, the region "
-        "and the network"
-    )
 
 
 def code_from_message(message: str) -> str | None:

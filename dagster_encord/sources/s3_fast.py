@@ -27,12 +27,8 @@ from obstore.store import S3Store
 
 from dagster_encord.errors import SourceError
 from dagster_encord.sources.base import ObjectRecord
-from dagster_encord.sources.s3_errors import (
-    code_from_message,
-    looks_unreachable,
-    s3_error,
-    unreachable,
-)
+from dagster_encord.sources.diagnostics import unreachable
+from dagster_encord.sources.s3_errors import code_from_message, looks_unreachable, s3_error
 
 if TYPE_CHECKING:
     from dagster_encord.sources.s3 import S3Source
@@ -130,7 +126,7 @@ class ObstoreLister:
                 code, where=where, bucket=self.source.bucket, endpoint_url=self.source.endpoint_url
             )
         if looks_unreachable(message):
-            return unreachable(where, self.source.endpoint_url, "connection failed")
+            return unreachable(where, self.source.default_endpoint, "connection failed")
         # No S3 error body (e.g. a HEAD-style 403): let boto3 name the problem.
         self.source.boto3_page_after(prefix, None, 1)
         return SourceError(f"listing {where} failed: {message.splitlines()[0]}")
