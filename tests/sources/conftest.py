@@ -25,18 +25,23 @@ _seeded: dict[str, Rig] = {}
 
 @pytest.fixture(scope="session", params=RIG_NAMES)
 def big_rig(request: pytest.FixtureRequest) -> Rig:
-    # Both S3 engines read the same seeded bucket: seed once per provider.
-    provider = request.param.split("-")[0]
+    return seeded_rig(request.param, request)
+
+
+def seeded_rig(name: str, request: pytest.FixtureRequest) -> Rig:
+    """The session's bucket holding BIG_KEYS on `name`'s provider (seeded on first use; both S3
+    engines read the same bucket)."""
+    provider = name.split("-")[0]
     if provider not in _seeded:
-        seeded = make_rig(request.param, request)
+        seeded = make_rig(name, request)
         seeded.put_many(BIG_KEYS)
         _seeded[provider] = seeded
     base = _seeded[provider]
     options = dict(base.options)
     if provider == "s3":
-        options["engine"] = request.param.split("-")[1]
+        options["engine"] = name.split("-")[1]
     return Rig(
-        request.param,
+        name,
         base.url,
         base.put,
         options,
