@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from dagster_encord.encord_client.client import EncordClient, is_uuid
 from dagster_encord.encord_client.jobs import JobState
@@ -151,8 +152,6 @@ def resolve_integration_uuid(client: EncordClient, integration: str) -> str:
 
 def _titles(manifest: Mapping[str, Any]) -> dict[str, list[list[str]]]:
     """Item name -> the URL lists of the manifest entries registered under that name."""
-    from urllib.parse import unquote, urlparse
-
     names: dict[str, list[list[str]]] = {}
     for array_key in set(MANIFEST_KEYS.values()):
         for entry in manifest.get(array_key, ()):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dagster as dg
+
 from dagster_encord.ledger import Ledger
 from dagster_encord.quickstart.sample_media import planner_groups, sample_files
 from tests.pipeline.harness import Harness
@@ -62,3 +64,15 @@ def test_folder_and_integration_by_title(harness: Harness) -> None:
     assert registered.metadata["registered"].value == 1
     assert harness.folder_uuid in str(registered.metadata["folder"].value)
     assert isinstance(registered.metadata["seconds"].value, float)
+
+
+def test_submissions_run_in_one_pool_per_folder(harness: Harness) -> None:
+    defs = harness.defs()
+    upload_jobs = defs.resolve_assets_def(dg.AssetKey(["cams", "upload_jobs"]))
+    assert upload_jobs.op.pool == f"encord-folder-{harness.folder_uuid}"
+    other = harness.defs(pool="encord-shared")
+    assert other.resolve_assets_def(dg.AssetKey(["cams", "upload_jobs"])).op.pool == "encord-shared"
+    for asset in ("bucket_listing", "manifest_chunks", "registered_files"):
+        assert defs.resolve_assets_def(dg.AssetKey(["cams", asset])).op.pool is None
+    chunks = defs.resolve_assets_def(dg.AssetKey(["cams", "manifest_chunks"])).partitions_def
+    assert isinstance(chunks, dg.DynamicPartitionsDefinition) and chunks.name == "cams__chunks"
