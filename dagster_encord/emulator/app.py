@@ -179,6 +179,21 @@ def legacy_endpoint(core: EmulatorCore, scope_name: str) -> Any:
     return run
 
 
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
+
+
+def unrouted_endpoint(core: EmulatorCore) -> Any:
+    """Anything the emulator does not serve: counted by path, answered 404 (the SDK's
+    ResourceNotFoundError), so an SDK call the emulator lacks is easy to spot in the counters."""
+
+    async def run(request: Request) -> Response:
+        core.counters.hit(f"unrouted {request.method} {request.url.path}")
+        message = f"the Encord emulator does not serve {request.method} {request.url.path}"
+        return json_response({"message": message}, 404)
+
+    return run
+
+
 def build_app(core: EmulatorCore) -> Starlette:
     by_path: dict[str, dict[str, Any]] = defaultdict(dict)
     for method, template, handler in V2_ROUTES:
@@ -192,4 +207,5 @@ def build_app(core: EmulatorCore) -> Starlette:
     routes.append(Route("/public", legacy_endpoint(core, "resource"), methods=["POST"]))
     routes.append(Route("/public/user", legacy_endpoint(core, "user"), methods=["POST"]))
     routes.extend(routes_control.routes(core))
+    routes.append(Route("/{path:path}", unrouted_endpoint(core), methods=list(ALL_METHODS)))
     return Starlette(routes=routes)

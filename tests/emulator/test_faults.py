@@ -119,3 +119,17 @@ def test_stalled_job_holds_the_long_poll_then_finishes(
     assert sum(encord_emulator.counters().values()) <= 3 and elapsed >= 1.5
     assert encord_emulator.release_jobs() == 1
     assert folder.add_private_data_to_folder_get_result(job).status.value == "DONE"
+
+
+def test_endpoints_the_emulator_lacks_are_counted(
+    encord_emulator: EncordEmulator, encord_user_client: EncordUserClient
+) -> None:
+    from encord.exceptions import ResourceNotFoundError
+
+    folder = encord_user_client.create_storage_folder("f")
+    encord_emulator.reset_counters()
+    with pytest.raises(ResourceNotFoundError):
+        folder.get_folder_config()  # not emulated
+    assert encord_emulator.counters() == {
+        f"unrouted GET /v2/public/storage/folders/{folder.uuid}/folder-config": 1
+    }
