@@ -41,6 +41,8 @@ class SensorOptions:
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED
     # A chunk left `planned`/`submitting` with no live run for this long is relaunched.
     heal_after_seconds: float = 60.0
+    # A run "started" this long ago whose chunk is still unsubmitted is taken for dead.
+    stale_run_seconds: float = 3600.0
     # The clock the retry sensor compares backoffs against (tests move it forward).
     clock: Callable[[], datetime] | None = None
 
@@ -151,9 +153,7 @@ def build_sensors(
             note = f"{len(report.finished)} jobs finished, {len(report.pending)} pending" + (
                 " (rate limited)" if report.rate_limited else ""
             )
-        runs = _heal_requests(
-            context, names, ledger, options.heal_after_seconds, settings.max_attempts
-        )
+        runs = _heal_requests(context, names, ledger, options, settings.max_attempts)
         return dg.SensorResult(
             run_requests=runs,
             asset_events=events,
@@ -191,33 +191,50 @@ def _heal_requests(
     context: dg.SensorEvaluationContext,
     names: PipelineNames,
     ledger: Ledger,
-    heal_after_seconds: float,
+    options: SensorOptions,
     max_runs: int,
 ) -> Sequence[dg.RunRequest]:
-    """Relaunch chunks stuck in `planned`/`submitting` whose runs all ended.
+    """Relaunch chunks stuck in `planned`/`submitting` whose runs are dead.
 
-    Their first run key (the chunk id) is spent, so the new key counts the runs already made.
-    After `max_runs` failed runs a chunk is left alone (it stays pending in `status` and in the
-    reconciliation check) rather than relaunched forever.
+    A run is dead when it ended, or when it has been "started" for `stale_run_seconds` while its
+    chunk was never submitted: a SIGKILLed run worker never reports its end, and the default run
+    launcher cannot check its health. Relaunching a run that is in fact alive is safe: both POST
+    the same chunk with `skip_duplicate_urls`.
+
+    The chunk id run key is spent, so the new key counts the runs already made. After `max_runs`
+    dead runs a chunk is left alone (pending in `status` and in the reconciliation check).
     """
     requests: list[dg.RunRequest] = []
+    now = time.time()
     for chunk in ledger.chunks_in_state("planned", "submitting"):
         runs = context.instance.get_runs(
             filters=dg.RunsFilter(
                 job_name=names.chunk_job, tags={"dagster/partition": chunk.chunk_id}
             )
         )
-        if not runs or any(run.status in _LIVE_RUN_STATUSES for run in runs):
-            continue  # never launched (new_objects launches it) or still running
+        if not runs:
+            continue  # never launched: new_objects launches it
+        records = [context.instance.get_run_record_by_id(run.run_id) for run in runs]
+        ended_at: list[float] = []
+        alive = False
+        for run, record in zip(runs, records, strict=True):
+            if run.status not in _LIVE_RUN_STATUSES:
+                ended_at.append((record.end_time or 0.0) if record else 0.0)
+            elif (
+                record is not None
+                and record.start_time is not None
+                and (now - record.start_time > options.stale_run_seconds)
+            ):
+                ended_at.append(record.start_time + options.stale_run_seconds)
+            else:
+                alive = True
+        if alive or now - max(ended_at) < options.heal_after_seconds:
+            continue
         if len(runs) >= max_runs:
             context.log.warning(
                 f"chunk {chunk.chunk_id}: {len(runs)} runs ended without submitting it; "
                 "not relaunching (see the failed runs' logs)"
             )
-            continue
-        ended = [context.instance.get_run_record_by_id(run.run_id) for run in runs]
-        last_end = max((record.end_time or 0.0) for record in ended if record is not None)
-        if time.time() - last_end < heal_after_seconds:
             continue
         requests.append(
             dg.RunRequest(

@@ -7,6 +7,14 @@ what a killed process leaves, because every transition is committed before the n
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
 import pytest
 
 from dagster_encord.dagster.sensors import SensorOptions
@@ -14,6 +22,7 @@ from dagster_encord.ledger import Ledger
 from dagster_encord.quickstart.sample_media import png
 from tests.pipeline.harness import Harness
 
+ROOT = Path(__file__).resolve().parents[2]
 POST_JOB = "POST /v2/public/storage/folders/{folder_uuid}/data-upload-jobs"
 
 
@@ -103,3 +112,39 @@ def test_daemon_killed_mid_tick(harness: Harness) -> None:
     assert _ledger(harness).counts().registered == 3
     assert harness.tick(defs, "new_objects") == []
     assert harness.emulator.duplicate_items() == 0
+
+
+@pytest.mark.parametrize("kill_at", ["before_post", "after_post"])
+def test_run_worker_killed_with_sigkill(harness: Harness, kill_at: str) -> None:
+    """A real kill -9 of the process running the chunk: its run never reports an end."""
+    harness.put({f"cam/{i:03d}.png": png(2, 2, (i, i, i)) for i in range(3)})
+    defs = harness.defs(sensor_options=SensorOptions(heal_after_seconds=0.0, stale_run_seconds=0.0))
+    result = harness.evaluate(defs, "new_objects")
+    (request,) = result.run_requests or ()
+    config = {
+        "name": harness.name,
+        "source": f"s3://{harness.bucket}",
+        "source_options": {"endpoint_url": harness.endpoint},
+        "folder": harness.folder_uuid,
+        "integration": "test-s3",
+        "domain": harness.emulator.domain,
+        "ledger_url": harness.ledger_url,
+        "chunk_id": request.partition_key,
+        "kill_at": kill_at,
+    }
+    env = {**os.environ, "DAGSTER_HOME": harness.instance.root_directory}
+    worker = subprocess.run(
+        [sys.executable, "-m", "tests.pipeline.kill_worker", json.dumps(config)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert worker.returncode == -signal.SIGKILL, worker.stderr.decode()[-2000:]
+    chunk = _ledger(harness).chunk(request.partition_key or "")
+    assert chunk.state == "submitting"
+    posts = harness.emulator.counters().get(POST_JOB, 0)
+    assert posts == (1 if kill_at == "after_post" else 0)
+    (zombie,) = harness.instance.get_runs()
+    assert zombie.status == dg.DagsterRunStatus.STARTED  # nobody reported its death
+    _heal_and_finish(harness, defs, 3)
