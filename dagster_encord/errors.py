@@ -38,6 +38,10 @@ class ObjectNotFoundError(SourceError):
     """A single object (a sidecar, a mapping file) does not exist."""
 
 
+class ObjectTooLargeError(SourceError):
+    """`read_bytes` was pointed at an object larger than its limit (not a sidecar)."""
+
+
 # --- planner ---------------------------------------------------------------------------------
 
 

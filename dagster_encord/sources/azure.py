@@ -31,8 +31,8 @@ from dagster_encord.errors import (
     ObjectNotFoundError,
     SourceError,
 )
-from dagster_encord.sources.base import ObjectRecord
-from dagster_encord.sources.diagnostics import unreachable
+from dagster_encord.sources.base import READ_LIMIT, ObjectRecord
+from dagster_encord.sources.diagnostics import check_size, unreachable
 from dagster_encord.sources.incremental import as_utc
 from dagster_encord.sources.listing import PagedSource
 from dagster_encord.sources.urls import decode_key, encode_key, strip_endpoint
@@ -146,9 +146,12 @@ class AzureSource(PagedSource):
 
     # --- objects ----------------------------------------------------------------------------
 
-    def read_bytes(self, key: str) -> bytes:
+    def read_bytes(self, key: str, max_bytes: int = READ_LIMIT) -> bytes:
         with self.translate_errors(key, key=key):
-            return bytes(self.container.download_blob(key).readall())
+            download = self.container.download_blob(key)
+            check_size(self.object_url(key), download.size, max_bytes)
+            data = bytes(download.readall())
+        return data
 
     def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> str:
         settings = ContentSettings(content_type=content_type) if content_type else None

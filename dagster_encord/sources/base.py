@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+# `read_bytes` reads sidecars and mapping files, not media: larger objects are refused.
+READ_LIMIT = 64 * 2**20
+
 # `fan_out="auto"` discovers the sub-prefixes one level below the listed prefix.
 FanOut = Sequence[str] | Literal["auto"] | None
 
@@ -66,8 +69,8 @@ class Source(Protocol):
         """The inverse of `object_url`: the bucket key an object URL points at."""
         ...
 
-    def read_bytes(self, key: str) -> bytes:
-        """Read one small object (a sidecar or mapping file)."""
+    def read_bytes(self, key: str, max_bytes: int = ...) -> bytes:
+        """Read one small object (a sidecar or mapping file), at most `max_bytes` (64 MiB)."""
         ...
 
     def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> str:

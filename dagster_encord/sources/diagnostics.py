@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster_encord.errors import EndpointUnreachableError
+from dagster_encord.errors import EndpointUnreachableError, ObjectTooLargeError
 
 
 def unreachable(where: str, endpoint: str, reason: str) -> EndpointUnreachableError:
@@ -11,3 +11,12 @@ def unreachable(where: str, endpoint: str, reason: str) -> EndpointUnreachableEr
         f"cannot reach {endpoint} for {where} ({reason}): check --endpoint-url / the account or "
         "region, that the service (or emulator) is running, and the network"
     )
+
+
+def check_size(where: str, size: int | None, max_bytes: int) -> None:
+    """Refuse to read an object over `max_bytes` (a pattern that matched media, not a sidecar)."""
+    if size is not None and size > max_bytes:
+        raise ObjectTooLargeError(
+            f"{where} is {size} bytes, over the {max_bytes}-byte limit for sidecar/mapping "
+            "files: check the sidecar pattern, or pass a larger max_bytes"
+        )

@@ -29,9 +29,10 @@ from dagster_encord.errors import (
     BadCredentialsError,
     BucketNotFoundError,
     ObjectNotFoundError,
+    ObjectTooLargeError,
     SourceError,
 )
-from dagster_encord.sources.base import ObjectRecord
+from dagster_encord.sources.base import READ_LIMIT, ObjectRecord
 from dagster_encord.sources.diagnostics import unreachable
 from dagster_encord.sources.incremental import as_utc
 from dagster_encord.sources.listing import PagedSource
@@ -166,10 +167,19 @@ class GCSSource(PagedSource):
 
     # --- objects ----------------------------------------------------------------------------
 
-    def read_bytes(self, key: str) -> bytes:
+    def read_bytes(self, key: str, max_bytes: int = READ_LIMIT) -> bytes:
         with self.translate_errors(key, key=key):
+            # Read one byte past the limit instead of a metadata request first.
             blob = self.client.bucket(self.bucket_name).blob(key)
-            return bytes(blob.download_as_bytes(retry=self._retry, timeout=self._timeout))
+            data = blob.download_as_bytes(
+                start=0, end=max_bytes, retry=self._retry, timeout=self._timeout
+            )
+        if len(data) > max_bytes:
+            raise ObjectTooLargeError(
+                f"gs://{self.bucket_name}/{key} is over the {max_bytes}-byte limit for "
+                "sidecar/mapping files: check the sidecar pattern, or pass a larger max_bytes"
+            )
+        return bytes(data)
 
     def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> str:
         with self.translate_errors(key, key=key):

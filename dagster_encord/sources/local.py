@@ -21,7 +21,8 @@ from dagster_encord.errors import (
     ObjectNotFoundError,
     SourceError,
 )
-from dagster_encord.sources.base import ObjectRecord
+from dagster_encord.sources.base import READ_LIMIT, ObjectRecord
+from dagster_encord.sources.diagnostics import check_size
 from dagster_encord.sources.listing import PagedSource
 from dagster_encord.sources.urls import encode_key
 
@@ -137,8 +138,9 @@ class LocalSource(PagedSource):
                 records.append(record)
         yield records, sub_prefixes
 
-    def read_bytes(self, key: str) -> bytes:
+    def read_bytes(self, key: str, max_bytes: int = READ_LIMIT) -> bytes:
         try:
+            check_size(self.object_url(key), (self.root / key).stat().st_size, max_bytes)
             return (self.root / key).read_bytes()
         except FileNotFoundError:
             raise ObjectNotFoundError(

@@ -30,8 +30,8 @@ import botocore.exceptions
 from botocore.config import Config
 
 from dagster_encord.errors import BadCredentialsError, ObjectNotFoundError, SourceError
-from dagster_encord.sources.base import ObjectRecord
-from dagster_encord.sources.diagnostics import unreachable
+from dagster_encord.sources.base import READ_LIMIT, ObjectRecord
+from dagster_encord.sources.diagnostics import check_size, unreachable
 from dagster_encord.sources.incremental import as_utc
 from dagster_encord.sources.listing import PagedSource
 from dagster_encord.sources.s3_errors import s3_error
@@ -210,10 +210,15 @@ class S3Source(PagedSource):
 
     # --- objects ----------------------------------------------------------------------------
 
-    def read_bytes(self, key: str) -> bytes:
+    def read_bytes(self, key: str, max_bytes: int = READ_LIMIT) -> bytes:
         with self.translate_errors(key, key=key):
             response = self.client.get_object(Bucket=self.bucket, Key=key)
-            data = bytes(response["Body"].read())
+            body = response["Body"]
+            try:
+                check_size(f"s3://{self.bucket}/{key}", response.get("ContentLength"), max_bytes)
+                data = bytes(body.read())
+            finally:
+                body.close()
         return data
 
     def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> str:

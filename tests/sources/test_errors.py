@@ -23,6 +23,7 @@ from dagster_encord.errors import (
     BucketNotFoundError,
     EndpointUnreachableError,
     ObjectNotFoundError,
+    ObjectTooLargeError,
     SourceError,
     UnknownSchemeError,
 )
@@ -62,6 +63,16 @@ def test_missing_bucket(rig: Rig) -> None:
 def test_missing_object(rig: Rig) -> None:
     with pytest.raises(ObjectNotFoundError, match=r"sidecars/none\.json"):
         rig.source().read_bytes("sidecars/none.json")
+
+
+def test_read_bytes_refuses_objects_over_its_limit(rig: Rig) -> None:
+    rig.put("videos/big.mp4", b"x" * 2048)
+    rig.put("meta/small.json", b"{}")
+    source = rig.source()
+    with pytest.raises(ObjectTooLargeError, match=r"videos/big\.mp4.*1024-byte limit.*max_bytes"):
+        source.read_bytes("videos/big.mp4", max_bytes=1024)
+    assert source.read_bytes("meta/small.json", max_bytes=2) == b"{}"
+    assert source.read_bytes("videos/big.mp4", max_bytes=2048) == b"x" * 2048
 
 
 @pytest.fixture()
