@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from dagster_encord.emulator.faults import FaultPlan
 from dagster_encord.emulator.records import Item, JobUnits, UploadJob, new_uuid, now_iso
@@ -61,10 +60,11 @@ def _provider_location(provider: str) -> str:
 def storage_location(provider: str | None, url: str) -> str:
     if provider:
         return _provider_location(provider)
-    scheme, host = urlparse(url).scheme, urlparse(url).hostname or ""
-    if scheme == "gs" or "storage.cloud.google.com" in host or "googleapis" in host:
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0]  # no urlparse: this runs once per unit of 100k-URL jobs
+    if scheme == "gs" or host in ("storage.cloud.google.com", "storage.googleapis.com"):
         return "gcp"
-    if scheme == "az" or host.endswith("blob.core.windows.net"):
+    if scheme == "az" or host.endswith(".blob.core.windows.net"):
         return "azure"
     return "s3"
 
