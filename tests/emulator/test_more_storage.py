@@ -98,3 +98,27 @@ def test_data_row_metadata_through_the_legacy_dataset_api(
     }
     row.refetch_data(client_metadata=True)
     assert dict(row.client_metadata) == {"reviewed": True}
+
+
+def test_local_root_checks_real_cloud_urls_and_checking_can_be_off(tmp_path: Path) -> None:
+    (tmp_path / "bucket" / "img").mkdir(parents=True)
+    (tmp_path / "bucket" / "img" / "here.jpg").write_bytes(b"123")
+    spec = {
+        "images": [
+            {"objectUrl": "https://bucket.s3.eu-west-2.amazonaws.com/img/here.jpg"},
+            {"objectUrl": "s3://bucket/img/absent.jpg"},
+        ]
+    }
+    for verify, expected_errors in ((True, [["s3://bucket/img/absent.jpg"]]), (False, [])):
+        with EncordEmulator(local_root=tmp_path, verify_objects=verify) as emulator:
+            client = EncordUserClient.create_with_ssh_private_key(
+                emulator.new_ssh_key(), domain=emulator.domain
+            )
+            folder = client.create_storage_folder("rooted")
+            integration = emulator.add_integration("b")
+            job = folder.add_private_data_to_folder_start(integration, spec, ignore_errors=True)
+            result = folder.add_private_data_to_folder_get_result(job)
+            assert [e.object_urls for e in result.unit_errors] == expected_errors
+            sizes = {i.url: i.file_size for i in folder.list_items()}
+            if verify:
+                assert sizes == {"https://bucket.s3.eu-west-2.amazonaws.com/img/here.jpg": 3}
