@@ -12,6 +12,7 @@ what `Blob.public_url` gives), `gs` (`gs://BUCKET/KEY`, key unencoded), `endpoin
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -74,15 +75,17 @@ class GCSSource(PagedSource):
         self._timeout = min(retry_deadline, 60.0)
         self._client_args = (project, credentials_file)
         self._client: storage.Client | None = None
+        self._lock = threading.Lock()  # fan-out threads share one client
 
     def __repr__(self) -> str:
         return f"GCSSource({self.url!r}, endpoint_url={self.endpoint_url!r})"
 
     @property
     def client(self) -> storage.Client:
-        if self._client is None:
-            self._client = self._make_client(*self._client_args)
-        return self._client
+        with self._lock:
+            if self._client is None:
+                self._client = self._make_client(*self._client_args)
+            return self._client
 
     def _make_client(self, project: str | None, credentials_file: str | None) -> storage.Client:
         options = {"api_endpoint": self.endpoint_url} if self.endpoint_url else None

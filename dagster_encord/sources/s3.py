@@ -20,6 +20,7 @@ Object URL styles (`url_style`):
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
@@ -103,6 +104,7 @@ class S3Source(PagedSource):
         )
         self._client: S3Client | None = None
         self._fast: Any = None
+        self._lock = threading.Lock()  # boto3 sessions are not thread-safe; fan-out threads
 
     def __repr__(self) -> str:
         return f"S3Source({self.url!r}, endpoint_url={self.endpoint_url!r}, engine={self.engine!r})"
@@ -113,12 +115,13 @@ class S3Source(PagedSource):
 
     @property
     def client(self) -> S3Client:
-        """The boto3 client (created on first use; thread-safe)."""
-        if self._client is None:
-            self._client = self.session.client(
-                "s3", endpoint_url=self.endpoint_url, config=self._config
-            )
-        return self._client
+        """The boto3 client (created once, on first use; the client itself is thread-safe)."""
+        with self._lock:
+            if self._client is None:
+                self._client = self.session.client(
+                    "s3", endpoint_url=self.endpoint_url, config=self._config
+                )
+            return self._client
 
     # --- URLs -------------------------------------------------------------------------------
 
@@ -202,11 +205,12 @@ class S3Source(PagedSource):
         )
 
     def _fast_lister(self) -> Any:
-        if self._fast is None:
-            from dagster_encord.sources.s3_fast import ObstoreLister
+        with self._lock:
+            if self._fast is None:
+                from dagster_encord.sources.s3_fast import ObstoreLister
 
-            self._fast = ObstoreLister(self)
-        return self._fast
+                self._fast = ObstoreLister(self)
+            return self._fast
 
     # --- objects ----------------------------------------------------------------------------
 
