@@ -59,6 +59,10 @@ class AzureSource(PagedSource):
         credential: Any = None,
         max_attempts: int = 3,
     ) -> None:
+        if url.lower().startswith(("https://", "http://")) and "?" in url:
+            # A pasted SAS URL: the query is the credential; keep it out of `url` and messages.
+            url, _, query = url.partition("?")
+            sas_token = sas_token or query
         self.url = url
         self.account, self.container_name, self.root_prefix = _parse(url)
         connection_string = connection_string or os.environ.get("AZURE_STORAGE_CONNECTION_STRING")

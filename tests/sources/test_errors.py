@@ -199,6 +199,26 @@ def test_azure_sas_without_list_permission(
     assert "sig=" not in source.object_url("a.jpg")
 
 
+def test_azure_sas_with_list_permission_lists(
+    rig_azure: Rig, azurite_server: ConnectionString
+) -> None:
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    fields = _fields(azurite_server)
+    container = rig_azure.url.rsplit("/", 1)[1]
+    rig_azure.put("a.jpg", b"x")
+    sas = generate_container_sas(
+        fields["AccountName"],
+        container,
+        account_key=fields["AccountKey"],
+        permission=ContainerSasPermissions(read=True, list=True),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
+    source = open_source(rig_azure.url, endpoint_url=fields["BlobEndpoint"], sas_token=sas)
+    assert [r.key for r in all_records(source)] == ["a.jpg"]
+    assert source.read_bytes("a.jpg") == b"x"
+
+
 @pytest.fixture()
 def rig_azure(request: pytest.FixtureRequest) -> Rig:
     from tests.sources.rigs import make_rig

@@ -136,3 +136,14 @@ def test_encoding_escapes_only_what_must_be_escaped() -> None:
     assert (
         source.object_url("x+y #?%é.jpg") == "http://127.0.0.1:9000/b/x%2By%20%23%3F%25%C3%A9.jpg"
     )
+
+
+def test_a_pasted_azure_sas_url_keeps_the_signature_out_of_urls_and_reprs() -> None:
+    source = open_source(
+        "https://myaccount.blob.core.windows.net/encordcontainer/images/?sv=2024&sp=rl&sig=s3cr3t"
+    )
+    assert source.url == "https://myaccount.blob.core.windows.net/encordcontainer/images/"
+    assert source.object_url("images/a.png") == (
+        "https://myaccount.blob.core.windows.net/encordcontainer/images/a.png"
+    )
+    assert "s3cr3t" not in repr(source)
