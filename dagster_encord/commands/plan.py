@@ -34,6 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("json", "csv"), help="manifest format")
     parser.add_argument("--pipeline", default="default", help="pipeline name in the ledger")
     parser.add_argument("--prefix", default="", help="list only keys under this prefix")
+    parser.add_argument(
+        "--source-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="option for the source, e.g. endpoint_url=http://127.0.0.1:9000 (repeatable)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise PlanningError(f"--out {out}: cannot create the folder ({error})") from None
-    source = open_source(args.source_url)
+    source = open_source(args.source_url, **source_options(args.source_option))
 
     def write(planned: PlannedChunk, chunk: Chunk) -> None:
         (out / f"{planned.chunk_id}.{chunk.format}").write_text(
@@ -74,6 +81,18 @@ def run(args: argparse.Namespace) -> int:
     )
     print_summary(outcome, out, sys.stdout)
     return 0
+
+
+def source_options(pairs: list[str]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise PlanningError(
+                f"--source-option {pair!r}: expected KEY=VALUE, e.g. endpoint_url=http://host:9000"
+            )
+        options[name.strip()] = value
+    return options
 
 
 def print_summary(outcome: PlanOutcome, out: Path, stream: TextIO) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import boto3
 import pytest
 
 from dagster_encord.cli import main
@@ -66,3 +67,32 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixtu
     )
     assert code == 2
     assert "'format': got 'xml'" in capsys.readouterr().err
+
+
+def test_plan_an_s3_bucket_through_moto(
+    s3_bucket: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    endpoint, bucket = s3_bucket
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    for key in ("a/1.jpg", "a/2.jpg", "scan/s/1.dcm", "scan/s/2.dcm", "v.mp4", "notes.bin"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"0123")
+    out = tmp_path / "out"
+    args = ["plan", f"s3://{bucket}", "--out", str(out), "--format", "csv"]
+    assert main([*args, "--source-option", f"endpoint_url={endpoint}"]) == 0
+    printed = capsys.readouterr().out
+    assert "listed 6 files: 6 new" in printed and "notes.bin: unsupported" in printed
+    rows = sorted(line for path in out.glob("*.csv") for line in path.read_text().splitlines()[1:])
+    assert rows == sorted(
+        [
+            f"{endpoint}/{bucket}/a/1.jpg,",
+            f"{endpoint}/{bucket}/a/2.jpg,",
+            f"{endpoint}/{bucket}/scan/s/1.dcm,scan/s",
+            f"{endpoint}/{bucket}/scan/s/2.dcm,scan/s",
+            f"{endpoint}/{bucket}/v.mp4,",
+        ]
+    )
+
+
+def test_malformed_source_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["plan", tmp_path.as_uri(), "--out", str(tmp_path), "--source-option", "oops"])
+    assert code == 2 and "expected KEY=VALUE" in capsys.readouterr().err
