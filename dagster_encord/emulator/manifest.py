@@ -247,7 +247,9 @@ def _url(value: Any, where: str) -> str:
         raise ApiError(400, f"{where} must be a non-empty string (the object URL)")
     if len(value) > MAX_URL_BYTES and len(value.encode()) > MAX_URL_BYTES:
         raise ApiError(
-            400, f"{where} is {len(value.encode()):,} bytes; Encord allows URLs up to 16 KB"
+            400,
+            f"{where} is {len(value.encode()):,} bytes; Encord allows URLs up to 16 KB;"
+            " shorten the object key",
         )
     return value
 
