@@ -245,7 +245,7 @@ def check_metadata_size(metadata: dict[str, Any], where: str) -> None:
 def _url(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value:
         raise ApiError(400, f"{where} must be a non-empty string (the object URL)")
-    if len(value) > MAX_URL_BYTES and len(value.encode()) > MAX_URL_BYTES:
+    if len(value) * 4 > MAX_URL_BYTES and len(value.encode()) > MAX_URL_BYTES:  # cheap bound first
         raise ApiError(
             400,
             f"{where} is {len(value.encode()):,} bytes; Encord allows URLs up to 16 KB;"
