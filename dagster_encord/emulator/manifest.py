@@ -228,9 +228,10 @@ def _unit(
 
 
 def check_metadata_size(metadata: dict[str, Any], where: str) -> None:
-    # Cheap bound first: most metadata is tiny, so skip the dump unless it could be large.
+    # Cheap bound first: flat metadata of short scalars cannot reach 10 MB, so skip the dump.
     if len(metadata) < 64 and all(
-        not isinstance(v, (dict, list, str)) or len(v) < 1024 for v in metadata.values()
+        len(k) < 1024 and (_is_scalar(v) or (isinstance(v, str) and len(v) < 1024))
+        for k, v in metadata.items()
     ):
         return
     size = len(json.dumps(metadata).encode())
@@ -240,6 +241,10 @@ def check_metadata_size(metadata: dict[str, Any], where: str) -> None:
             f"{where}.clientMetadata is {size:,} bytes; Encord allows 10 MB of custom metadata per "
             "item. Move large values (embeddings, transcripts) out or trim them.",
         )
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float))
 
 
 def _url(value: Any, where: str) -> str:

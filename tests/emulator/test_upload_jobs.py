@@ -288,6 +288,14 @@ def test_ten_thousand_item_job(
             r"10 MB",
         ),
         (
+            {
+                "images": [
+                    {"objectUrl": "s3://b/a.jpg", "clientMetadata": {"n": {"t": "x" * (10 << 20)}}}
+                ]
+            },
+            r"images\[0\]\.clientMetadata is 10,485,7\d\d bytes",
+        ),
+        (
             {"image_groups": [{"title": "g", "createVideo": "yes", "objectUrl_0": "s3://b/1.jpg"}]},
             r"createVideo must be a boolean",
         ),
