@@ -8,11 +8,14 @@ plan.skipped   # SkippedFile(key, object_url, reason) for every record left out
 plan.held      # HeldGroup for groups still inside their quiet period
 ```
 
-`ManifestPlanner.iter_chunks()` streams: single-file items are chunked as they arrive (records
-must then be sorted by key, as the ledger delivers them), multi-file groups are collected and
-chunked at the end. Per-file problems (unsupported type, URL over 16 KB, whitespace in a CSV
-URL, invalid `$encord`, a metadata callable that raises) skip that file (or its whole group) with
-a reason; planning goes on for the rest.
+`ManifestPlanner.iter_chunks()` streams over records sorted by key (as the ledger delivers them):
+single-file items are chunked as they arrive; a folder or prefix group is chunked as soon as the
+stream leaves its folder (keys under one folder are contiguous in key order); regex groups, which
+may gather files from anywhere, are held in memory and chunked at the end.
+
+Per-file problems (unsupported type, URL over 16 KB, whitespace in a CSV URL, invalid `$encord`,
+a metadata callable that raises) skip that file (or its whole group) with a reason; planning goes
+on for the rest.
 """
 
 from __future__ import annotations
@@ -31,12 +34,14 @@ from dagster_encord.planner.group import (
     Grouper,
     GroupMatch,
     HeldGroup,
+    folder_of,
     order_members,
     quiet_hold,
 )
 from dagster_encord.planner.limits import MAX_URLS_PER_MANIFEST, url_problem
 from dagster_encord.planner.manifest import (
     CSV_LANES,
+    GROUP_LANES,
     ManifestItem,
     client_metadata_problem,
     media_metadata,
@@ -132,33 +137,52 @@ class ManifestPlanner:
             for lane in LANES
         }
         groups: dict[str, tuple[GroupMatch, list[tuple[str, ObjectRecord]]]] = {}
+        # Folder and prefix groups live under one folder, whose keys are contiguous in key order:
+        # such a group is complete, and is chunked at once, when the stream leaves its folder.
+        closable: dict[str, str] = {}
         for record in records:
+            if closable:
+                for item_key in [k for k, p in closable.items() if not record.key.startswith(p)]:
+                    del closable[item_key]
+                    yield from self._emit_group(groups.pop(item_key), chunkers)
             data_type = self._classifier.classify(record)
             if isinstance(data_type, SkippedFile):
                 self.skipped.append(data_type)
                 continue
             match = self._grouper.match(record, data_type)
             if match is not None:
-                groups.setdefault(match.item_key, (match, []))[1].append((match.order_key, record))
+                if match.item_key not in groups:
+                    groups[match.item_key] = (match, [])
+                    folder = folder_of(record.key)
+                    if match.rule.by != "regex" and folder:
+                        closable[match.item_key] = folder + "/"
+                groups[match.item_key][1].append((match.order_key, record))
                 continue
             item = self._single_item(record, _SINGLE_LANES[data_type])
             if item is not None:
                 yield from chunkers[item.lane].add(item)
         for lane in LANES:
-            if lane not in ("image_group", "image_sequence", "dicom_series"):
+            if lane not in GROUP_LANES:
                 yield from chunkers[lane].flush()
         for item_key in sorted(groups):
-            match, members = groups.pop(item_key)
-            item = self._group_item(match, members)
-            if item is not None:
-                yield from chunkers[item.lane].add(item)
-        for lane in ("image_group", "image_sequence", "dicom_series"):
-            yield from chunkers[lane].flush()
+            yield from self._emit_group(groups.pop(item_key), chunkers)
+        for lane in LANES:
+            if lane in GROUP_LANES:
+                yield from chunkers[lane].flush()
         if self._metadata_in_csv:
             self.warnings.append(
                 f"{self._metadata_in_csv} item(s) carry clientMetadata or media metadata, which "
                 "CSV manifests cannot hold; it is not registered. Use format: json to keep it"
             )
+
+    def _emit_group(
+        self,
+        group: tuple[GroupMatch, list[tuple[str, ObjectRecord]]],
+        chunkers: Mapping[str, LaneChunker],
+    ) -> Iterator[Chunk]:
+        item = self._group_item(*group)
+        if item is not None:
+            yield from chunkers[item.lane].add(item)
 
     def _skip(self, records: Sequence[ObjectRecord], reason: str) -> None:
         self.skipped.extend(SkippedFile(r.key, r.object_url, reason) for r in records)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dagster_encord.planner import GroupRule, PlannerConfig, plan_records
+from dagster_encord.planner import GroupRule, ManifestPlanner, PlannerConfig, plan_records
 
 from .helpers import T0, record
 
@@ -122,3 +122,30 @@ def test_series_at_the_bucket_root_still_gets_a_title() -> None:
     plan = plan_records([record("1.dcm"), record("2.dcm")])
     [entry] = group_entries(plan.chunks)
     assert entry["title"] == "1.dcm" and entry["objectUrl_1"].endswith("/2.dcm")
+
+
+def test_folder_groups_are_chunked_while_the_listing_streams() -> None:
+    """Keys under one folder are contiguous, so a series is complete when the stream leaves it:
+    it need not wait (in memory) for the end of a million-file listing."""
+    consumed = 0
+
+    def stream() -> object:
+        nonlocal consumed
+        for series in range(200):
+            for n in range(5):
+                consumed += 1
+                yield record(f"study/s{series:03d}/{n}.dcm")
+
+    planner = ManifestPlanner(PlannerConfig(budget={"dicom_series": 20}))
+    first = next(iter(planner.iter_chunks(stream(), presorted=True)))  # type: ignore[arg-type]
+    assert first.lane == "dicom_series"
+    assert consumed < 1000
+    # The streamed plan equals the plan of the same records given all at once.
+    records = [record(f"study/s{s:03d}/{n}.dcm") for s in range(200) for n in range(5)]
+    streamed = list(
+        ManifestPlanner(PlannerConfig(budget={"dicom_series": 20})).iter_chunks(
+            iter(records), presorted=True
+        )
+    )
+    whole = plan_records(records, PlannerConfig(budget={"dicom_series": 20})).chunks
+    assert [c.chunk_id for c in streamed] == [c.chunk_id for c in whole]
