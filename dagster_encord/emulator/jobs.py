@@ -15,6 +15,7 @@ Progress is saved after every batch, so a restarted emulator resumes pending job
 from __future__ import annotations
 
 import functools
+import logging
 import mimetypes
 import queue
 import threading
@@ -28,6 +29,7 @@ from dagster_encord.emulator.records import Item, JobUnits, UploadJob, new_uuid,
 from dagster_encord.emulator.state import EmulatorState
 from dagster_encord.emulator.verify import ObjectVerifier, extension, format_error
 
+logger = logging.getLogger("dagster_encord.emulator")
 BATCH_UNITS = 2000
 PROVIDER_LOCATIONS = {
     "s3": "s3",
@@ -162,8 +164,17 @@ class JobRunner:
             if job_uuid is None:
                 return
             job = self.state.upload_jobs.get(job_uuid)
-            if job is not None:
+            if job is None:
+                continue
+            try:
                 self._run(job)
+            except Exception as error:  # an emulator bug must fail the job, not the worker
+                logger.exception("upload job %s failed inside the emulator", job.uuid)
+                with self.state.lock:
+                    job.errors.append(f"internal emulator error: {error!r}")
+                    job.cancelled = job.pending
+                    job.status = "ERROR"
+                    self.state.save(job)
 
     def _run(self, job: UploadJob) -> None:
         verifier = ObjectVerifier(
