@@ -17,11 +17,26 @@ def test_materialize_registers_every_sample_file(harness: Harness) -> None:
     files = sample_files()
     harness.put(files)
     defs = harness.defs(planner={"groups": planner_groups()})
-    assert harness.materialize_listing(defs).success
+    # Resolved from the Definitions, the assets carry their EncordResource and LedgerResource.
+    assets = [
+        defs.resolve_assets_def(dg.AssetKey(["cams", name]))
+        for name in ("bucket_listing", "manifest_chunks", "upload_jobs", "registered_files")
+    ]
+    listing = dg.materialize(assets, instance=harness.instance, selection=[assets[0]])
+    assert listing.success
     chunk_ids = harness.chunk_ids()
-    assert chunk_ids
+    assert len(chunk_ids) == 4  # one chunk per lane: images, videos, sequence, DICOM series
     for chunk_id in chunk_ids:
-        assert harness.run_chunk(defs, chunk_id).success
+        result = dg.materialize(
+            assets,
+            instance=harness.instance,
+            partition_key=chunk_id,
+            selection=assets[1:],
+        )
+        assert result.success
+        registered = result.asset_materializations_for_node("cams__registered_files")[0]
+        assert registered.metadata["registered"].value >= 1
+        assert registered.metadata["failures"].value == 0
     counts = _ledger(harness).counts()
     assert counts.registered == len(files)
     assert counts.reconciles
