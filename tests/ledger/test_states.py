@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -180,7 +181,7 @@ def test_unknown_chunk_and_results_for_urls_outside_the_chunk(ledger_url: str) -
     assert ledger.chunk(chunk_id).state == "submitted"  # not complete yet
 
 
-def test_for_dagster_home(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_for_dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     with pytest.raises(LedgerError, match="DAGSTER_HOME"):
         Ledger.for_dagster_home()
