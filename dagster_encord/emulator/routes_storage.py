@@ -60,6 +60,8 @@ def create_folder(ctx: Ctx) -> dict[str, Any]:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ApiError(400, "folder name must be a non-empty string")
+    if body.get("parent") is not None and not isinstance(body["parent"], str):
+        raise ApiError(400, "parent must be a folder uuid string")
     metadata = body.get("clientMetadata")
     if metadata is not None:
         try:
