@@ -3,6 +3,7 @@ label rows. Keys are (scope, query_type, query_method); each handler gets the `v
 
 from __future__ import annotations
 
+import copy
 import mimetypes
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -478,14 +479,42 @@ def get_label_rows(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]] | d
             label = ctx.state.label_rows.get(label_hash)
             if label is None or label.project_hash != project.uuid:
                 raise ApiError(404, f"label row {label_hash} not found in project {project.uuid}")
-            result.append(_label_row_json(ctx, label))
+            result.append(_filter_features(_label_row_json(ctx, label), _payload(values)))
         return result[0] if single else result
+
+
+def _filter_features(row: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+    """Keep only the objects / classifications whose feature hashes the request names."""
+    objects = payload.get("include_object_feature_hashes")
+    classifications = payload.get("include_classification_feature_hashes")
+    if objects is not None:
+        kept: set[str] = set()
+        row["data_units"] = copy.deepcopy(row["data_units"])  # the stored labels stay whole
+        for unit in row["data_units"].values():
+            labels = unit["labels"]
+            frames = [labels] if "objects" in labels else list(labels.values())
+            for frame in frames:
+                if isinstance(frame, dict) and isinstance(frame.get("objects"), list):
+                    frame["objects"] = [
+                        o for o in frame["objects"] if o.get("featureHash") in objects
+                    ]
+                    kept.update(o.get("objectHash") for o in frame["objects"])
+        for key in ("object_answers", "object_actions"):
+            row[key] = {h: answer for h, answer in row[key].items() if h in kept}
+    if classifications is not None:
+        row["classification_answers"] = {
+            h: answer
+            for h, answer in row["classification_answers"].items()
+            if answer.get("featureHash") in classifications
+        }
+    return row
 
 
 def save_label_rows(ctx: Ctx, values: dict[str, Any]) -> bool:
     payload = _payload(values)
     uids = _uids(values)
-    saved = payload.get("labels")
+    # Bundled saves send {"labels": [...]}; the deprecated single save sends the label dict itself.
+    saved = payload.get("labels", [payload] if "data_units" in payload else None)
     if isinstance(saved, dict):
         saved = [saved]
     if not isinstance(saved, list) or len(saved) != len(uids):

@@ -141,3 +141,39 @@ def test_image_group_label_rows_have_one_unit_per_image(
     again.initialise_labels()
     (restored,) = again.get_object_instances()
     assert [a.frame for a in restored.get_annotations()] == [1]
+
+
+def test_label_row_get_by_hash_filters_features_and_single_save(
+    encord_user_client: EncordUserClient, encord_integration: str
+) -> None:
+    client = encord_user_client
+    structure = OntologyStructure()
+    car = structure.add_object("Car", Shape.BOUNDING_BOX)
+    person = structure.add_object("Person", Shape.BOUNDING_BOX)
+    ontology = client.create_ontology("two", structure=structure)
+    dataset, _ = make_dataset(client, encord_integration, 1)
+    project = client.get_project(
+        client.create_project("f", [dataset.dataset_hash], ontology_hash=ontology.ontology_hash)
+    )
+    (row,) = project.list_label_rows_v2()
+    row.initialise_labels()
+    for feature in (car, person):
+        instance = ObjectInstance(feature)
+        box = BoundingBoxCoordinates(height=0.1, width=0.1, top_left_x=0.1, top_left_y=0.1)
+        instance.set_for_frames(box, frames=0)
+        row.add_object_instance(instance)
+    row.save()
+    whole = project.get_label_row(row.label_hash)
+    assert len(whole["object_answers"]) == 2
+    only_cars = project.get_label_row(
+        row.label_hash, include_object_feature_hashes={car.feature_node_hash}
+    )
+    (unit,) = only_cars["data_units"].values()
+    assert [o["name"] for o in unit["labels"]["objects"]] == ["Car"]
+    assert len(only_cars["object_answers"]) == 1
+    assert len(project.get_label_row(row.label_hash)["object_answers"]) == 2  # stored labels intact
+    unit["labels"]["objects"] = []
+    only_cars["object_answers"] = {}
+    project.save_label_row(row.label_hash, only_cars)  # the deprecated single-row save
+    (again,) = project.get_label_rows([row.label_hash])
+    assert again["object_answers"] == {}
