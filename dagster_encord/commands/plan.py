@@ -5,8 +5,9 @@ one), writes one manifest per chunk to DIR, and prints a summary: items, files, 
 per type, then every skipped file with its reason (also written to DIR/skipped.tsv, which a
 glob for CSV manifests does not pick up). Nothing is sent to Encord.
 
-With `--ledger`, the listing and the planned chunks are recorded in that ledger, so only files it
-does not already hold are planned, and a pipeline on that ledger would submit these chunks.
+With `--ledger`, the listing is diffed against that ledger, so only the files a pipeline on it
+would plan now are planned, with the chunk ids it would give them; nothing is stored there
+(`Ledger.preview` rolls its transaction back).
 """
 
 from __future__ import annotations
@@ -65,8 +66,9 @@ def run(args: argparse.Namespace) -> int:
         ledger_url = args.ledger or str(Path(scratch) / "ledger.sqlite")
         ledger = Ledger(ledger_url, pipeline=args.pipeline)
         try:
-            diff = ledger.ingest(source.list_pages(args.prefix), args.source_url)
-            outcome = ledger.plan(config, on_chunk=write)
+            diff, outcome = ledger.preview(
+                source.list_pages(args.prefix), args.source_url, config, on_chunk=write
+            )
         finally:
             ledger.close()
     if outcome.skipped:

@@ -35,6 +35,7 @@ States follow DESIGN §2 (`tables.FILE_STATES`). Rules:
   the running job's result no longer applies to it (only files still `submitted` in that chunk
   are updated). Re-registering a changed object under the same URL is subject to Encord's
   `skip_duplicate_urls`; the pipeline decides how to refresh such items.
+- `preview` runs `ingest` and `plan` in one transaction and rolls it back (the dry-run CLI).
 - Reading: `chunk`, `chunks_in_state`, `chunk_object_urls`, `counts`, `file`, `files_in_state`,
   `iter_files` (paged), `retryable`; `set_metadata_hashes` records metadata sent by an upsert.
 
@@ -213,20 +214,74 @@ class Ledger:
             group_metadata_for=group_metadata_for,
             now=now,
         )
-        outcome = PlanOutcome(chunks=[], skipped=[], held=[], warnings=[])
         with self._write() as conn:
             self._lock(conn)
-            writer = PlanWriter(conn, self.pipeline, self.batch_size)
-            records = pending_records(conn, self.pipeline, self.batch_size)
-            for chunk in planner.iter_chunks(records, presorted=True):
-                planned = writer.add_chunk(chunk)
-                if on_chunk is not None:
-                    on_chunk(planned, chunk)
-                outcome.totals.add(chunk)
-                outcome.chunks.append(planned)
-            for skipped in planner.skipped:
-                writer.add_skipped(skipped)
-            writer.finish()
+            return self._plan_in(conn, planner, on_chunk)
+
+    def preview(
+        self,
+        pages: Iterable[Sequence[ObjectRecord]],
+        source_url: str = "",
+        config: PlannerConfig | None = None,
+        *,
+        complete: bool = True,
+        metadata_for: MetadataFor | None = None,
+        media_metadata_for: MetadataFor | None = None,
+        group_metadata_for: GroupMetadataFor | None = None,
+        now: datetime | None = None,
+        on_chunk: Callable[[PlannedChunk, Chunk], None] | None = None,
+    ) -> tuple[DiffSummary, PlanOutcome]:
+        """`ingest` then `plan` in one transaction that is rolled back: a dry run.
+
+        The diff and the chunks (with the ids a real run would give them now) are reported and
+        nothing is stored. On SQLite the write lock is held while it runs.
+        """
+        planner = ManifestPlanner(
+            config,
+            namespace=self.pipeline,
+            metadata_for=metadata_for,
+            media_metadata_for=media_metadata_for,
+            group_metadata_for=group_metadata_for,
+            now=now,
+        )
+        with self.engine.connect() as conn:
+            try:
+                listed = stage_listing(conn, pages, self.batch_size)
+                conn.execution_options(ledger_write=True)
+                transaction = conn.begin()
+                try:
+                    diff = diff_listing(
+                        conn, self.pipeline, source_url, listed, uuid.uuid4().hex, complete
+                    )
+                    outcome = self._plan_in(conn, planner, on_chunk)
+                finally:
+                    transaction.rollback()
+            finally:
+                if conn.in_transaction():
+                    conn.rollback()
+                conn.execution_options(ledger_write=False)
+                with conn.begin():
+                    conn.execute(delete(listing_scratch))
+        return diff, outcome
+
+    def _plan_in(
+        self,
+        conn: Connection,
+        planner: ManifestPlanner,
+        on_chunk: Callable[[PlannedChunk, Chunk], None] | None,
+    ) -> PlanOutcome:
+        outcome = PlanOutcome(chunks=[], skipped=[], held=[], warnings=[])
+        writer = PlanWriter(conn, self.pipeline, self.batch_size)
+        records = pending_records(conn, self.pipeline, self.batch_size)
+        for chunk in planner.iter_chunks(records, presorted=True):
+            planned = writer.add_chunk(chunk)
+            if on_chunk is not None:
+                on_chunk(planned, chunk)
+            outcome.totals.add(chunk)
+            outcome.chunks.append(planned)
+        for skipped in planner.skipped:
+            writer.add_skipped(skipped)
+        writer.finish()
         outcome.skipped = planner.skipped
         outcome.held = planner.held
         outcome.warnings = planner.warnings

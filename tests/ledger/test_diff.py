@@ -97,3 +97,20 @@ def test_a_listing_that_fails_midway_changes_nothing(ledger_url: str) -> None:
     # No file was marked deleted and the half-listed new file was not recorded.
     assert ledger.counts().by_state == {"discovered": 5}
     assert ledger.ingest([[rec(f"k/{n}.jpg") for n in range(5)]], "s3://bucket").unchanged == 5
+
+
+def test_preview_reports_the_diff_and_chunks_and_stores_nothing(ledger_url: str) -> None:
+    ledger = Ledger(ledger_url, pipeline="p")
+    ledger.ingest([[rec("a.jpg"), rec("b.jpg")]], "s3://bucket")
+    ledger.plan()
+    before = (ledger.counts(), ledger.chunks_in_state())
+    seen: list[str] = []
+    diff, outcome = ledger.preview(
+        [[rec("a.jpg", version="v2"), rec("c.jpg")]],
+        "s3://bucket",
+        on_chunk=lambda planned, chunk: seen.append(planned.chunk_id),
+    )
+    assert (diff.new, diff.changed, diff.deleted) == (1, 1, 1)
+    # a.jpg changed, so its unsubmitted chunk is superseded and re-planned with c.jpg.
+    assert [c.file_count for c in outcome.chunks] == [2] and seen == [outcome.chunks[0].chunk_id]
+    assert (ledger.counts(), ledger.chunks_in_state()) == before

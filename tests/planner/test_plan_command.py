@@ -9,6 +9,9 @@ import boto3
 import pytest
 
 from dagster_encord.cli import main
+from dagster_encord.ledger import Ledger
+from dagster_encord.planner import PlannerConfig
+from dagster_encord.sources.local import LocalSource
 
 
 def make_tree(root: Path) -> None:
@@ -36,21 +39,28 @@ def test_plan_writes_manifests_and_prints_the_summary(
     assert (out / "skipped.tsv").read_text().splitlines()[1].startswith("x.bin\t")
 
 
-def test_plan_with_a_ledger_plans_only_what_changed(
+def test_plan_with_a_ledger_previews_what_changed_and_stores_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     make_tree(tmp_path / "src")
-    ledger = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
-    args = ["plan", (tmp_path / "src").as_uri(), "--ledger", ledger, "--format", "csv"]
-    assert main([*args, "--out", str(tmp_path / "one")]) == 0
-    assert len(list((tmp_path / "one").glob("*.csv"))) == 3
+    source = (tmp_path / "src").as_uri()
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    ledger = Ledger(url)  # the pipeline already ingested and planned the folder
+    ledger.ingest(LocalSource(source).list_pages(), source)
+    ledger.plan()
+    before = (ledger.counts(), ledger.chunks_in_state())
     (tmp_path / "src" / "img" / "new.jpg").write_bytes(b"x")
-    capsys.readouterr()
-    assert main([*args, "--out", str(tmp_path / "two")]) == 0
+    args = ["plan", source, "--ledger", url, "--format", "csv", "--out", str(tmp_path / "o")]
+    assert main(args) == 0
     printed = capsys.readouterr().out
     assert "1 new, 0 changed, 0 deleted, 6 unchanged" in printed
-    [manifest] = (tmp_path / "two").glob("*.csv")
+    [manifest] = (tmp_path / "o").glob("*.csv")
     assert manifest.read_text().splitlines()[1].endswith("new.jpg,")
+    assert (ledger.counts(), ledger.chunks_in_state()) == before  # a dry run stores nothing
+    # What the preview showed is what the pipeline then plans, under the same chunk id.
+    ledger.ingest(LocalSource(source).list_pages(), source)
+    [planned] = [c.chunk_id for c in ledger.plan(PlannerConfig(format="csv")).chunks]
+    assert manifest.name == f"{planned}.csv"
 
 
 def test_bad_config_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
