@@ -17,7 +17,6 @@ from dagster_encord.emulator.verify import EXTENSIONS
 from dagster_encord.emulator.wire import ApiError, job_json
 
 POLL_STEP_SECONDS = 0.02  # how often a held long poll re-checks its job
-MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
 
 
 def start_upload_job(ctx: Ctx) -> str:
@@ -48,7 +47,7 @@ def start_upload_job(ctx: Ctx) -> str:
 
 async def _hold_while_pending(ctx: Ctx, is_pending: Any) -> None:
     """Long poll: hold the request while the job is pending, up to min(timeoutSeconds, cap)."""
-    timeout = ctx.q_int("timeoutSeconds", 60, 0, MAX_TIMEOUT_SECONDS)
+    timeout = ctx.q_int("timeoutSeconds", 60, 0, 2**31)
     deadline = time.monotonic() + min(timeout, ctx.core.settings.poll_cap_seconds)
     while is_pending() and time.monotonic() < deadline:
         await asyncio.sleep(POLL_STEP_SECONDS)
