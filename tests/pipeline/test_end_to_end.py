@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_encord.ledger import Ledger
-from dagster_encord.quickstart.sample_media import planner_groups, sample_files
+from dagster_encord.quickstart.sample_media import planner_groups, png, sample_files
 from tests.pipeline.harness import Harness
 
 
@@ -91,3 +91,21 @@ def test_submissions_run_in_one_pool_per_folder(harness: Harness) -> None:
         assert defs.resolve_assets_def(dg.AssetKey(["cams", asset])).op.pool is None
     chunks = defs.resolve_assets_def(dg.AssetKey(["cams", "manifest_chunks"])).partitions_def
     assert isinstance(chunks, dg.DynamicPartitionsDefinition) and chunks.name == "cams__chunks"
+
+
+def test_metadata_provider_puts_client_metadata_inline(harness: Harness) -> None:
+    from dagster_encord.metadata.sources import FromCallable
+
+    harness.put({"m/a.png": png(2, 2, (1, 1, 1)), "m/b.png": png(2, 2, (2, 2, 2))})
+    provider = FromCallable(lambda record: {"split": "val", "source_key": record.key})
+    defs = harness.defs(metadata_provider=provider)
+    harness.emulator.reset_counters()
+    runs = harness.tick(defs, "new_objects")
+    assert len(runs) == 1 and runs[0].success
+    items = {item.name: item for item in harness.emulator.items(harness.folder_uuid)}
+    assert len(items) == 2
+    for item in items.values():
+        assert item.client_metadata["split"] == "val"
+        assert item.name.endswith(item.client_metadata["source_key"])
+    # Registration carried the metadata: no item was patched afterwards.
+    assert not [name for name in harness.emulator.counters() if name.startswith("PATCH")]
