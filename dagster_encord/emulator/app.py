@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from dagster_encord.emulator import (
     routes_control,
     routes_jobs,
+    routes_labels,
     routes_legacy,
     routes_metadata,
     routes_projects,
@@ -35,6 +36,7 @@ from dagster_encord.emulator.faults import HttpFault
 from dagster_encord.emulator.wire import ApiError, json_response
 
 logger = logging.getLogger("dagster_encord.emulator")
+LEGACY_HANDLERS = {**routes_legacy.HANDLERS, **routes_labels.HANDLERS}
 V2_ROUTES = (
     routes_storage.ROUTES + routes_jobs.ROUTES + routes_metadata.ROUTES + routes_projects.ROUTES
 )
@@ -156,7 +158,7 @@ def legacy_endpoint(core: EmulatorCore, scope_name: str) -> Any:
             return json_response(
                 {"status": 400, "response": ["INVALID_ARGUMENTS_ERROR"], "payload": message}
             )
-        handler = routes_legacy.HANDLERS.get((scope_name, query_type, query_method))
+        handler = LEGACY_HANDLERS.get((scope_name, query_type, query_method))
         if handler is None:
             message = f"{query_type} {query_method} is not supported by the emulator"
             return json_response(
