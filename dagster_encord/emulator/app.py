@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from dagster_encord.emulator import (
     routes_control,
+    routes_items,
     routes_jobs,
     routes_labels,
     routes_legacy,
@@ -38,7 +39,11 @@ from dagster_encord.emulator.wire import ApiError, json_response
 logger = logging.getLogger("dagster_encord.emulator")
 LEGACY_HANDLERS = {**routes_legacy.HANDLERS, **routes_labels.HANDLERS}
 V2_ROUTES = (
-    routes_storage.ROUTES + routes_jobs.ROUTES + routes_metadata.ROUTES + routes_projects.ROUTES
+    routes_storage.ROUTES
+    + routes_items.ROUTES
+    + routes_jobs.ROUTES
+    + routes_metadata.ROUTES
+    + routes_projects.ROUTES
 )
 
 

@@ -1,4 +1,5 @@
-"""v2 storage routes: folders, items, bulk get/patch, deletion, integrations, bearer tokens."""
+"""v2 storage routes for folders (create, get, list/find, summary, update, move, delete), cloud
+integrations and bearer tokens. Items live in routes_items."""
 
 from __future__ import annotations
 
@@ -7,20 +8,10 @@ import json
 from typing import Any
 
 from dagster_encord.emulator.context import Ctx
-from dagster_encord.emulator.manifest import check_metadata_size
-from dagster_encord.emulator.metadata import check_item_metadata
-from dagster_encord.emulator.records import Folder, Item, new_uuid, now_iso
-from dagster_encord.emulator.wire import ApiError, folder_json, item_json
+from dagster_encord.emulator.records import Folder, new_uuid, now_iso
+from dagster_encord.emulator.wire import ApiError, folder_json
 
 BULK_LIMIT = 1000
-ITEM_PATCH_FIELDS = {
-    "name",
-    "description",
-    "clientMetadata",
-    "timeseriesSettings",
-    "sceneViewSettings",
-    "sceneLayout",
-}
 FOLDER_PATCH_FIELDS = {"name", "description", "clientMetadata"}
 SUMMARY_FIELDS = {
     "video": "videos",
@@ -41,13 +32,6 @@ def folder_or_403(ctx: Ctx, folder_uuid: str) -> Folder:
     if folder is None:
         raise ApiError(403, f"folder {folder_uuid} does not exist or you have no access to it")
     return folder
-
-
-def item_or_403(ctx: Ctx, item_uuid: str) -> Item:
-    item = ctx.state.items.get(item_uuid)
-    if item is None:
-        raise ApiError(403, f"storage item {item_uuid} does not exist or you have no access to it")
-    return item
 
 
 # --- folders -------------------------------------------------------------------------------
@@ -125,15 +109,14 @@ def _apply_folder_patch(folder: Folder, patch: Any, where: str) -> None:
 
 def update_folder(ctx: Ctx) -> dict[str, Any]:
     with ctx.state.lock:
-        folder = copy.copy(
-            folder_or_403(ctx, ctx.path_params["folder_uuid"])
-        )  # saved only if valid
+        # Patch a copy, saved only when the whole patch is valid.
+        folder = copy.copy(folder_or_403(ctx, ctx.path_params["folder_uuid"]))
         _apply_folder_patch(folder, ctx.json(), "request body")
         ctx.state.save(folder)
         return folder_json(ctx.state, folder)
 
 
-def _bulk_patches(ctx: Ctx, field: str, noun: str) -> dict[str, Any]:
+def bulk_patches(ctx: Ctx, field: str, noun: str) -> dict[str, Any]:
     patches = ctx.json_object({field}).get(field)
     if not isinstance(patches, dict):
         raise ApiError(400, f"{field} must be an object keyed by {noun} uuid")
@@ -145,7 +128,7 @@ def _bulk_patches(ctx: Ctx, field: str, noun: str) -> dict[str, Any]:
 
 
 def patch_folders_bulk(ctx: Ctx) -> dict[str, Any]:
-    patches = _bulk_patches(ctx, "folderPatches", "folder")
+    patches = bulk_patches(ctx, "folderPatches", "folder")
     with ctx.state.lock:
         # Patch copies and save them only when every patch is valid: a bad entry changes nothing.
         folders = [copy.copy(folder_or_403(ctx, folder_uuid)) for folder_uuid in patches]
@@ -243,157 +226,6 @@ def move_folders(ctx: Ctx) -> dict[str, Any]:
     return {}
 
 
-# --- items ---------------------------------------------------------------------------------
-
-
-def _listing(ctx: Ctx, folder_uuids: list[str]) -> list[str]:
-    search = (ctx.query.get("search") or "").lower()
-    item_types = tuple(sorted(ctx.q_list("itemTypes")))
-    in_dataset = ctx.q_bool("isInDataset")
-    order = ctx.query.get("order", "name")
-    if order not in ("name", "createdAt"):
-        raise ApiError(400, f"order={order!r} must be name or createdAt")
-    desc = bool(ctx.q_bool("desc", False))
-    state = ctx.state
-    versions = tuple(state.folder_version[f] for f in folder_uuids)
-    cache_key = (tuple(folder_uuids), search, item_types, in_dataset, order, desc, versions)
-    cached = state.listing_cache.get(cache_key)
-    if cached is not None:
-        return cached
-    chosen: list[Item] = []
-    for folder_uuid in folder_uuids:
-        for item_uuid in state.folder_items.get(folder_uuid, {}):
-            item = state.items[item_uuid]
-            if search and search not in item.name.lower():
-                continue
-            if item_types and item.item_type not in item_types:
-                continue
-            if in_dataset is not None and (item.backed_data_units > 0) != in_dataset:
-                continue
-            chosen.append(item)
-    chosen.sort(
-        key=(lambda i: (i.name, i.uuid)) if order == "name" else (lambda i: (i.created_at, i.uuid)),
-        reverse=desc,
-    )
-    if len(state.listing_cache) > 64:
-        state.listing_cache.clear()
-    result = [i.uuid for i in chosen]
-    state.listing_cache[cache_key] = result
-    return result
-
-
-def list_items(ctx: Ctx) -> dict[str, Any]:
-    with ctx.state.lock:
-        folder = folder_or_403(ctx, ctx.path_params["folder_uuid"])
-        recursive = bool(ctx.q_bool("isRecursive", False))
-        folders = ctx.state.subtree(folder.uuid) if recursive else [folder.uuid]
-        uuids = _listing(ctx, folders)
-        sign = bool(ctx.q_bool("signUrls", False))
-        metadata = bool(ctx.q_bool("includeClientMetadata", True))
-        return ctx.page(uuids, lambda u: item_json(ctx.state.items[u], sign, metadata))
-
-
-def search_items(ctx: Ctx) -> dict[str, Any]:
-    with ctx.state.lock:
-        uuids = _listing(ctx, list(ctx.state.folders))
-        sign = bool(ctx.q_bool("signUrls", False))
-        return ctx.page(uuids, lambda u: item_json(ctx.state.items[u], sign))
-
-
-def get_item(ctx: Ctx) -> dict[str, Any]:
-    with ctx.state.lock:
-        item = item_or_403(ctx, ctx.path_params["item_uuid"])
-        return item_json(item, bool(ctx.q_bool("signUrl", False)))
-
-
-def get_items_bulk(ctx: Ctx) -> dict[str, Any]:
-    body = ctx.json_object({"itemUuids", "signUrls"})
-    uuids = body.get("itemUuids")
-    if not isinstance(uuids, list):
-        raise ApiError(400, "itemUuids must be a list of item uuids")
-    sign = bool(body.get("signUrls", False))
-    with ctx.state.lock:
-        return {"results": [item_json(item_or_403(ctx, str(u)), sign) for u in uuids]}
-
-
-def _apply_item_patch(ctx: Ctx, item: Item, patch: Any, where: str) -> None:
-    if not isinstance(patch, dict):
-        raise ApiError(400, f"{where} must be a JSON object")
-    for key in patch:
-        if key not in ITEM_PATCH_FIELDS:
-            raise ApiError(
-                400,
-                f"{where}: unknown field '{key}' (allowed: {', '.join(sorted(ITEM_PATCH_FIELDS))})",
-            )
-    if "name" in patch:
-        if not isinstance(patch["name"], str) or not patch["name"]:
-            raise ApiError(400, f"{where}.name must be a non-empty string")
-        item.name = patch["name"]
-    if "description" in patch:
-        item.description = str(patch["description"] or "")
-    if "clientMetadata" in patch:
-        metadata = patch["clientMetadata"]
-        if not isinstance(metadata, dict):
-            raise ApiError(400, f"{where}.clientMetadata must be a JSON object")
-        check_metadata_size(metadata, where)
-        problem = check_item_metadata(ctx.state, metadata)
-        if problem is not None:
-            raise ApiError(400, f"{where}.clientMetadata (item {item.uuid}, {item.url}): {problem}")
-        item.client_metadata = metadata
-    item.last_edited_at = now_iso()
-
-
-def update_item(ctx: Ctx) -> dict[str, Any]:
-    with ctx.state.lock:
-        folder = folder_or_403(ctx, ctx.path_params["folder_uuid"])
-        item = copy.copy(item_or_403(ctx, ctx.path_params["item_uuid"]))  # saved only if valid
-        if item.parent != folder.uuid:
-            raise ApiError(400, f"item {item.uuid} is not in folder {folder.uuid}")
-        _apply_item_patch(ctx, item, ctx.json(), "request body")
-        ctx.state.save(item)
-        return item_json(item)
-
-
-def patch_items_bulk(ctx: Ctx) -> dict[str, Any]:
-    patches = _bulk_patches(ctx, "itemPatches", "item")
-    with ctx.state.lock:
-        items = [copy.copy(item_or_403(ctx, item_uuid)) for item_uuid in patches]
-        for item in items:
-            _apply_item_patch(ctx, item, patches[item.uuid], f"itemPatches[{item.uuid}]")
-        ctx.state.save_many(items)
-        return {"results": [item_json(i) for i in items]}
-
-
-def delete_items(ctx: Ctx) -> dict[str, Any]:
-    body = ctx.json_object({"childUuids", "removeUnusedFrames"})
-    uuids = body.get("childUuids")
-    if not isinstance(uuids, list):
-        raise ApiError(400, "childUuids must be a list of item uuids")
-    with ctx.state.lock:
-        folder = folder_or_403(ctx, ctx.path_params["folder_uuid"])
-        for item_uuid in uuids:
-            item = item_or_403(ctx, str(item_uuid))
-            if item.parent != folder.uuid:
-                raise ApiError(
-                    400, f"item {item_uuid} is not a direct child of folder {folder.uuid}"
-                )
-        ctx.state.drop("item", [str(u) for u in uuids])
-        return {"removedItemsCount": len(uuids), "removedFoldersCount": 0}
-
-
-def move_items(ctx: Ctx) -> dict[str, Any]:
-    body = ctx.json_object({"itemUuids", "newParentUuid", "allowSyncedDatasetMove"})
-    with ctx.state.lock:
-        folder_or_403(ctx, ctx.path_params["folder_uuid"])
-        target = folder_or_403(ctx, str(body.get("newParentUuid")))
-        items = [item_or_403(ctx, str(u)) for u in body.get("itemUuids") or []]
-        for item in items:
-            ctx.state.drop("item", [item.uuid])
-            item.parent = target.uuid
-        ctx.state.save_many(items)
-    return {}
-
-
 # --- integrations and identity -------------------------------------------------------------
 
 
@@ -425,19 +257,11 @@ ROUTES = [
     ("PATCH", "/v2/public/storage/folders/patch-bulk", patch_folders_bulk),
     ("POST", "/v2/public/storage/folders/move", move_folders),
     ("GET", "/v2/public/storage/search/folders", search_folders),
-    ("GET", "/v2/public/storage/search/items", search_items),
-    ("POST", "/v2/public/storage/items/get-bulk", get_items_bulk),
-    ("PATCH", "/v2/public/storage/items/patch-bulk", patch_items_bulk),
-    ("GET", "/v2/public/storage/items/{item_uuid}", get_item),
     ("GET", "/v2/public/storage/folders/{folder_uuid}", get_folder),
     ("PATCH", "/v2/public/storage/folders/{folder_uuid}", update_folder),
     ("DELETE", "/v2/public/storage/folders/{folder_uuid}", delete_folder),
     ("GET", "/v2/public/storage/folders/{folder_uuid}/folders", list_subfolders),
     ("GET", "/v2/public/storage/folders/{folder_uuid}/summary", folder_summary),
-    ("GET", "/v2/public/storage/folders/{folder_uuid}/items", list_items),
-    ("POST", "/v2/public/storage/folders/{folder_uuid}/items/delete", delete_items),
-    ("POST", "/v2/public/storage/folders/{folder_uuid}/items/move", move_items),
-    ("PATCH", "/v2/public/storage/folders/{folder_uuid}/items/{item_uuid}", update_item),
     ("GET", "/v2/public/cloud-integrations", list_integrations),
     ("GET", "/v2/public/user/bearer-token", bearer_token),
     ("GET", "/v2/public/organisation/organisation-tags", organisation_tags),
