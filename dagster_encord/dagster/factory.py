@@ -2,21 +2,22 @@
 
 Assets (group = the pipeline name, keys prefixed with it): `bucket_listing` (unpartitioned: full
 listing, diff, plan, partitions added in batches) and, partitioned by chunk, `manifest_chunks`,
-`upload_jobs` (in a pool per folder) and `registered_files`. Sensors and checks come from
-`sensors.py` and `checks.py`; every body is a call into `steps.py`.
+`upload_jobs` (in a pool per folder) and `registered_files`. Assets, sensors and checks are
+built in `assets.py`, `sensors.py` and `checks.py`; this module validates the arguments and
+wires them into Definitions (jobs, resources, the optional metadata part).
 """
 
-# No `from __future__ import annotations`: dagster reads the context annotations at runtime.
+from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
 from dagster_encord.dagster import steps
+from dagster_encord.dagster.assets import build_pipeline_assets
 from dagster_encord.dagster.checks import build_checks
-from dagster_encord.dagster.naming import PipelineNames, add_partitions, folder_link
+from dagster_encord.dagster.naming import PipelineNames
 from dagster_encord.dagster.resources import EncordResource, LedgerResource
 from dagster_encord.dagster.sensors import SensorOptions, build_sensors
 from dagster_encord.errors import PlanningError
@@ -52,9 +53,9 @@ def build_encord_ingestion(
     ledger_resource_key: str = "ledger",
     default_sensor_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
     sensor_options: SensorOptions | None = None,
-    metadata_schema: "DeclaredSchema | None" = None,
-    metadata_provider: "MetadataProvider | None" = None,
-    metadata_mode: "UpsertMode" = "patch",
+    metadata_schema: DeclaredSchema | None = None,
+    metadata_provider: MetadataProvider | None = None,
+    metadata_mode: UpsertMode = "patch",
     extra_definitions: Sequence[dg.Definitions] = (),
 ) -> dg.Definitions:
     """Assets, sensors, checks and the per-chunk job that register `source` in `folder`.
@@ -97,156 +98,10 @@ def build_encord_ingestion(
     )
     names = PipelineNames(name, encord_resource_key, ledger_resource_key, partition_batch_size)
     chunks = dg.DynamicPartitionsDefinition(name=names.partitions)
-    pool_name = pool or f"encord-folder-{folder}"
 
-    @dg.asset(
-        key=names.key("bucket_listing"),
-        group_name=name,
-        required_resource_keys={ledger_resource_key},
-        description=f"Every object under {source} (prefix {prefix!r}), diffed into the ledger "
-        "and planned into manifest chunks.",
-        kinds={"encord"},
-    )
-    def bucket_listing(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        ledger_ = names.ledger(context.resources, settings)
-        result = steps.ingest_and_plan(
-            settings, ledger_, settings.list_pages(settings.open_source()), complete=True
-        )
-        open_chunks = [chunk.chunk_id for chunk in ledger_.chunks_in_state("planned")]
-        add_partitions(context.instance, names.partitions, open_chunks, partition_batch_size)
-        diff, plan = result.diff, result.plan
-        context.log.info(
-            f"{diff.listed} objects listed: {diff.new} new, {diff.changed} changed, "
-            f"{diff.deleted} deleted; {len(plan.chunks)} chunks planned"
-        )
-        return dg.MaterializeResult(
-            metadata={
-                "files": diff.listed,
-                "bytes": result.listed_bytes,
-                "new_files": diff.new,
-                "changed_files": diff.changed,
-                "deleted_files": diff.deleted,
-                "chunks_planned": len(plan.chunks),
-                "files_planned": plan.planned_files,
-                "files_skipped": len(plan.skipped),
-                "groups_held": len(plan.held),
-                "seconds": round(result.seconds, 3),
-                "source": dg.MetadataValue.url(source) if "://" in source else source,
-            }
-        )
-
-    @dg.asset(
-        key=names.key("manifest_chunks"),
-        group_name=name,
-        partitions_def=chunks,
-        deps=[bucket_listing],
-        required_resource_keys={ledger_resource_key},
-        description="One registration manifest per partition (a chunk, never a file).",
-        kinds={"json"},
-    )
-    def manifest_chunks(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        ledger_ = names.ledger(context.resources, settings)
-        chunk = ledger_.chunk(context.partition_key)
-        url = steps.write_manifest(settings, chunk, names.default_manifest_root(context.instance))
-        return dg.MaterializeResult(
-            metadata={
-                "files": chunk.file_count,
-                "items": chunk.item_count,
-                "bytes": chunk.bytes,
-                "lane": chunk.lane,
-                "chunk_state": chunk.state,
-                "manifest": dg.MetadataValue.path(url),
-                **{f"entries_{k}": v for k, v in steps.manifest_summary(chunk).items()},
-            }
-        )
-
-    @dg.asset(
-        key=names.key("upload_jobs"),
-        group_name=name,
-        partitions_def=chunks,
-        deps=[manifest_chunks],
-        required_resource_keys={encord_resource_key, ledger_resource_key},
-        pool=pool_name,
-        description="The chunk's Encord upload job: write-ahead, POST (ignore errors, skip "
-        "duplicate URLs), job id saved.",
-        kinds={"encord"},
-    )
-    def upload_jobs(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        ledger_ = names.ledger(context.resources, settings)
-        client = names.client(context.resources)
-        integration_uuid = steps.resolve_integration_uuid(client, integration)
-        submission = steps.submit_chunk(
-            client, ledger_, settings, context.partition_key, integration_uuid
-        )
-        chunk = ledger_.chunk(context.partition_key)
-        if submission.resubmitted:
-            context.log.warning(
-                f"chunk {chunk.chunk_id} was found mid-submission (a crash between the POST and "
-                "saving the job id); resubmitted with skip_duplicate_urls"
-            )
-        return dg.MaterializeResult(
-            metadata={
-                "upload_job_id": submission.upload_job_id,
-                "files": chunk.file_count,
-                "bytes": chunk.bytes,
-                "posted": submission.posted,
-                "resubmitted": submission.resubmitted,
-                "submit_attempts": chunk.submit_attempts,
-                "seconds": round(submission.seconds, 3),
-            }
-        )
-
-    @dg.asset(
-        key=names.key("registered_files"),
-        group_name=name,
-        partitions_def=chunks,
-        deps=[upload_jobs],
-        required_resource_keys={encord_resource_key, ledger_resource_key},
-        description="The chunk's files registered in the Encord folder (item uuids in the "
-        "ledger); failures classified for retry or quarantine.",
-        kinds={"encord"},
-    )
-    def registered_files(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        started = time.monotonic()
-        ledger_ = names.ledger(context.resources, settings)
-        client = names.client(context.resources)
-        outcome = steps.wait_for_chunk(
-            client,
-            ledger_,
-            settings,
-            context.partition_key,
-            wait_seconds=settings.run_wait_seconds,
-        )
-        chunk = ledger_.chunk(context.partition_key)
-        folder_ref = client.resolve_folder(folder)
-        metadata: dict[str, Any] = {
-            "files": chunk.file_count,
-            "bytes": chunk.bytes,
-            "seconds": round(time.monotonic() - started, 3),
-            "chunk_state": chunk.state,
-            "folder": dg.MetadataValue.url(folder_link(client.domain, folder_ref.folder_uuid)),
-        }
-        if outcome is None and chunk.state == "completed":
-            context.log.info(f"job {chunk.upload_job_id} was already recorded (job-status sensor)")
-            metadata.update(pending=0)
-        elif outcome is None:
-            context.log.info(
-                f"job {chunk.upload_job_id} still running after {settings.run_wait_seconds:.0f}s;"
-                " the job-status sensor will finish it"
-            )
-            metadata.update(registered=0, failures=0, quarantined=0, pending=chunk.file_count)
-        else:
-            metadata.update(
-                registered=outcome.registered,
-                failures=outcome.failed,
-                quarantined=outcome.quarantined,
-                unaccounted=outcome.unaccounted,
-                pending=0,
-            )
-        return dg.MaterializeResult(metadata=metadata)
-
-    chunk_assets = [manifest_chunks, upload_jobs, registered_files]
-    checks = build_checks(names, settings, registered_files.key)
+    assets = build_pipeline_assets(names, settings, chunks, pool or f"encord-folder-{folder}")
+    chunk_assets = assets.per_chunk
+    checks = build_checks(names, settings, assets.registered_files.key)
     chunk_job = dg.define_asset_job(
         names.chunk_job,
         selection=dg.AssetSelection.assets(*chunk_assets).without_checks()
@@ -275,7 +130,7 @@ def build_encord_ingestion(
     if ledger is not None:
         resources[ledger_resource_key] = ledger
     own = dg.Definitions(
-        assets=[bucket_listing, *chunk_assets],
+        assets=[assets.bucket_listing, *chunk_assets],
         asset_checks=checks.all,
         jobs=[chunk_job, checks_job],
         sensors=sensors,
@@ -291,7 +146,7 @@ def build_encord_ingestion(
                 metadata_mode,
                 folder=folder,
                 integration=integration,
-                upstream=registered_files.key,
+                upstream=assets.registered_files.key,
                 encord_resource_key=encord_resource_key,
                 ledger_resource_key=ledger_resource_key,
             )
@@ -300,7 +155,7 @@ def build_encord_ingestion(
 
 
 def _inline_metadata(
-    schema: "DeclaredSchema | None", provider: "MetadataProvider | None"
+    schema: DeclaredSchema | None, provider: MetadataProvider | None
 ) -> dict[str, Any]:
     """Planner hooks that put the provider's metadata in the manifests (validated if a schema
     is given), so registering a file needs no metadata call afterwards."""
@@ -329,9 +184,9 @@ def _inline_metadata(
 
 def _metadata_definitions(
     name: str,
-    schema: "DeclaredSchema",
-    provider: "MetadataProvider | None",
-    mode: "UpsertMode",
+    schema: DeclaredSchema,
+    provider: MetadataProvider | None,
+    mode: UpsertMode,
     *,
     folder: str,
     integration: str,
