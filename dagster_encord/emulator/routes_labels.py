@@ -19,7 +19,7 @@ from dagster_encord.emulator.legacy import (
     payload_of,
     project_or_403,
 )
-from dagster_encord.emulator.records import DataRow, LabelRow, Project, new_uuid, now_iso
+from dagster_encord.emulator.records import DataRow, Item, LabelRow, Project, new_uuid, now_iso
 from dagster_encord.emulator.wire import DATA_TYPES, ApiError, legacy_time
 
 BUNDLE_LIMIT = 1000
@@ -43,6 +43,16 @@ def _label_rows_by_data(ctx: Ctx, project: Project) -> dict[tuple[str, str], Lab
         (r.data_hash, r.branch_name): r
         for r in ctx.state.label_rows.values()
         if r.project_hash == project.uuid
+    }
+
+
+def _audio(item: Item) -> dict[str, Any]:
+    media = item.media
+    return {
+        "audio_codec": media.get("audioCodec"),
+        "audio_sample_rate": media.get("audioSampleRate"),
+        "audio_bit_depth": media.get("audioBitDepth"),
+        "audio_num_channels": media.get("audioNumChannels"),
     }
 
 
@@ -75,6 +85,7 @@ def _row_metadata(
         "file_type": media.get("mimeType"),
         "backing_item_uuid": item.uuid,
         "spaces": {},
+        **_audio(item),
     }
     if metadata:
         body["client_metadata"] = item.client_metadata
@@ -165,6 +176,8 @@ def _label_row_json(ctx: Ctx, label: LabelRow) -> dict[str, Any]:
             "height": item.media.get("height") or 0,
             "labels": saved.get("data_unit_labels", {}).get(unit_hash, default_labels),
         }
+        if data_type == "audio":  # the SDK reads these from audio data units
+            units[unit_hash].update({"data_duration": item.media.get("duration"), **_audio(item)})
     return {
         "label_hash": label.label_hash,
         "branch_name": label.branch_name,

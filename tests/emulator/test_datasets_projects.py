@@ -177,3 +177,48 @@ def test_label_row_get_by_hash_filters_features_and_single_save(
     project.save_label_row(row.label_hash, only_cars)  # the deprecated single-row save
     (again,) = project.get_label_rows([row.label_hash])
     assert again["object_answers"] == {}
+
+
+def test_label_rows_initialise_and_save_for_every_data_type(
+    encord_user_client: EncordUserClient, encord_integration: str
+) -> None:
+    s3 = "https://bucket.s3.eu-west-2.amazonaws.com"
+    spec = {
+        "videos": [{"objectUrl": f"{s3}/v.mp4"}],
+        "audio": [
+            {"objectUrl": f"{s3}/a.mp3", "audioMetadata": {"codec": "mp3", "sample_rate": 44100}}
+        ],
+        "pdfs": [{"objectUrl": f"{s3}/d.pdf"}],
+        "text": [{"objectUrl": f"{s3}/t.txt"}],
+        "images": [{"objectUrl": f"{s3}/i.png"}],
+        "image_groups": [
+            {"title": "g", "objectUrl_0": f"{s3}/g/1.jpg", "objectUrl_1": f"{s3}/g/2.jpg"},
+            {"title": "s", "createVideo": True, "objectUrl_0": f"{s3}/s/1.jpg"},
+        ],
+        "dicom_series": [{"title": "dcm", "objectUrl_0": f"{s3}/d/1.dcm"}],
+        "nifti": [{"objectUrl": f"{s3}/n.nii.gz"}],
+    }
+    folder = encord_user_client.create_storage_folder("every-type")
+    job = folder.add_private_data_to_folder_start(encord_integration, spec)
+    result = folder.add_private_data_to_folder_get_result(job)
+    created = encord_user_client.create_dataset("every-type", StorageLocation.AWS)
+    dataset = encord_user_client.get_dataset(created.dataset_hash)
+    dataset.link_items([i.item_uuid for i in result.items_with_names])
+    project = encord_user_client.get_project(
+        encord_user_client.create_project("every-type", [created.dataset_hash])
+    )
+    rows = project.list_label_rows_v2()
+    assert len(rows) == 9
+    with project.create_bundle() as bundle:
+        for row in rows:
+            row.initialise_labels(bundle=bundle)
+    with project.create_bundle() as bundle:
+        for row in rows:
+            row.save(bundle=bundle)
+    exported = {}
+    for row in project.list_label_rows_v2():
+        row.initialise_labels()
+        exported[row.data_title] = row.to_encord_dict()
+    assert exported["g"]["data_type"] == "img_group" and len(exported["g"]["data_units"]) == 2
+    assert exported["/a.mp3"]["data_type"] == "audio"
+    assert exported["dcm"]["data_type"] == "dicom"
