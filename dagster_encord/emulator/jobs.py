@@ -9,7 +9,8 @@ existence, metadata schema), then its good units become storage items in one sta
 - `skip_duplicate_urls`: a unit whose URL (or frame URLs) already exists in the folder creates
   nothing; with `upsert_metadata` the existing items get the unit's clientMetadata. Skipped units
   count as done and report the existing item, so a resubmitted chunk can be reconciled.
-Progress is saved after every batch, so a restarted emulator resumes pending jobs.
+Progress is saved at most once a second (and when the job ends). A restarted emulator resumes
+pending jobs after their last saved unit, skipping units whose items the earlier run created.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 import mimetypes
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,7 @@ from dagster_encord.emulator.verify import ObjectVerifier, extension, format_err
 
 logger = logging.getLogger("dagster_encord.emulator")
 BATCH_UNITS = 2000
+PROGRESS_SAVE_SECONDS = 1.0
 PROVIDER_LOCATIONS = {
     "s3": "s3",
     "aws": "s3",
@@ -104,6 +107,7 @@ class JobRunner:
         self.settings = settings
         self.metadata_check = metadata_check
         self._queue: queue.Queue[str | None] = queue.Queue()
+        self._saved_at: dict[str, float] = {}  # job uuid -> monotonic time of its last save
         self._threads = [
             threading.Thread(target=self._work, name=f"encord-emulator-jobs-{n}", daemon=True)
             for n in range(workers)
@@ -119,12 +123,11 @@ class JobRunner:
 
     def resume_pending(self) -> None:
         with self.state.lock:
-            pending = [
-                j.uuid
-                for j in self.state.upload_jobs.values()
-                if j.status == "PENDING" and not j.stalled
-            ]
-        for job_uuid in pending:
+            pending = [j for j in self.state.upload_jobs.values() if j.status == "PENDING"]
+            for job in pending:
+                job.resumed = True  # items saved after its last progress write must not repeat
+            pending_uuids = [j.uuid for j in pending if not j.stalled]
+        for job_uuid in pending_uuids:
             self._queue.put(job_uuid)
 
     def release_stalled(self) -> int:
@@ -265,8 +268,15 @@ class JobRunner:
                     job.items_with_names.append({"itemUuid": item.uuid, "name": item.name})
                     job.done += 1
             self.state.save_many(changed)
-            self.state.save(job)
+            self._save_progress(job)
         return True
+
+    def _save_progress(self, job: UploadJob) -> None:
+        """At most once a second: rewriting a big job's results every batch would be quadratic."""
+        now = time.monotonic()
+        if now - self._saved_at.get(job.uuid, 0.0) >= PROGRESS_SAVE_SECONDS:
+            self._saved_at[job.uuid] = now
+            self.state.save(job)
 
     def _register(
         self,
@@ -280,7 +290,7 @@ class JobRunner:
         urls: list[str] = unit["urls"]
         single = unit["itemType"] not in ("imageGroup", "imageSequence", "dicomSeries")
         key = urls[0] if single else "\n".join(urls)
-        if job.skip_duplicates:
+        if job.skip_duplicates or job.resumed:
             existing = self.state.items_with_key(job.folder_uuid, key)
             if existing:
                 if job.upsert_metadata:

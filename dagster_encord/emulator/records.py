@@ -80,6 +80,7 @@ class UploadJob:
     unit_errors: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     stalled: bool = False
+    resumed: bool = False  # picked up again after a restart
 
     @property
     def pending(self) -> int:
