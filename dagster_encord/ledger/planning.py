@@ -47,8 +47,7 @@ def metadata_hash(item: ManifestItem) -> str:
 
 def pending_records(conn: Connection, pipeline: str, page_size: int) -> Iterator[ObjectRecord]:
     """Pending files in code-point key order (the planner's order on every backend)."""
-    collation = "C" if conn.dialect.name == "postgresql" else "BINARY"
-    ordered_key = files.c.key.collate(collation)
+    ordered_key = files.c.key  # code-point collation on both backends (tables.KeyString)
     after: str | None = None
     while True:
         query = (

@@ -27,6 +27,11 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+# Keys sort by code point on every backend (SQLite's default BINARY; "C" on PostgreSQL), so the
+# primary-key index serves the planner's key-ordered scan and chunk boundaries never depend on
+# the database's locale.
+KeyString = String(2048).with_variant(String(2048, collation="C"), "postgresql")
+
 FILE_STATES = (
     "discovered",  # listed, not yet in a chunk (also: changed, requeued, held by a quiet period)
     "planned",  # in a chunk that has not been submitted
@@ -44,7 +49,7 @@ files = Table(
     "encord_files",
     metadata,
     Column("pipeline", String(200), primary_key=True),
-    Column("key", String(2048), primary_key=True),
+    Column("key", KeyString, primary_key=True),
     Column("object_url", Text, nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("version", String(512)),
@@ -113,7 +118,7 @@ scratch = MetaData()
 listing_scratch = Table(
     "encord_listing_scratch",
     scratch,
-    Column("key", String(2048), primary_key=True),
+    Column("key", KeyString, primary_key=True),
     Column("object_url", Text, nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("version", String(512)),
@@ -126,7 +131,7 @@ listing_scratch = Table(
 listing_copy_scratch = Table(
     "encord_listing_copy_scratch",
     scratch,
-    Column("key", String(2048), nullable=False),
+    Column("key", KeyString, nullable=False),
     Column("object_url", Text, nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("version", String(512)),
@@ -138,7 +143,7 @@ listing_copy_scratch = Table(
 assignment_scratch = Table(
     "encord_assignment_scratch",
     scratch,
-    Column("key", String(2048), primary_key=True),
+    Column("key", KeyString, primary_key=True),
     Column("state", String(20), nullable=False),
     Column("chunk_id", String(100)),
     Column("item_key", Text),
