@@ -172,9 +172,14 @@ def _titles(manifest: Mapping[str, Any]) -> dict[str, list[list[str]]]:
 
 
 def apply_job_state(
-    client: EncordClient, ledger: Ledger, chunk_id: str, state: JobState
+    client: EncordClient, ledger: Ledger, folder: str, chunk_id: str, state: JobState
 ) -> JobOutcome:
-    """Record a job's items and unit errors in the ledger (complete once the job finished)."""
+    """Record a job's items and unit errors in the ledger (complete once the job finished).
+
+    A resubmitted chunk's job may not report the items its lost predecessor created (Encord
+    skips duplicate URLs); files it leaves unaccounted are looked up in the folder by URL before
+    anything is counted as failed.
+    """
     chunk = ledger.chunk(chunk_id)
     names = _titles(chunk.manifest_payload()) if chunk.format == "json" else {}
     registered: dict[str, str] = {}
@@ -196,6 +201,16 @@ def apply_job_state(
         for failure in state.failures
         for url in failure.object_urls
     }
+    if state.finished and chunk.submit_attempts > 1:
+        unaccounted = {
+            url
+            for url in ledger.chunk_object_urls(chunk_id)
+            if url not in registered and url not in failed
+        }
+        if unaccounted:
+            for found in client.iter_folder_items(folder):
+                if found.url in unaccounted:
+                    registered[found.url] = found.item_uuid
     if state.status == "CANCELLED":
         for url in ledger.chunk_object_urls(chunk_id):
             if url not in registered and url not in failed:
@@ -258,7 +273,7 @@ def poll_submitted(
                 report.pending.append(chunk.chunk_id)
             elif state.finished:
                 report.finished[chunk.chunk_id] = apply_job_state(
-                    client, ledger, chunk.chunk_id, state
+                    client, ledger, settings.folder, chunk.chunk_id, state
                 )
             else:
                 report.pending.append(chunk.chunk_id)
@@ -285,7 +300,7 @@ def wait_for_chunk(
             return None
         state = client.poll_upload_job(settings.folder, chunk.upload_job_id)
         if state.finished:
-            return apply_job_state(client, ledger, chunk_id, state)
+            return apply_job_state(client, ledger, settings.folder, chunk_id, state)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return None

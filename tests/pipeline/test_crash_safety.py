@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -20,7 +21,7 @@ import pytest
 from dagster_encord.dagster.sensors import SensorOptions
 from dagster_encord.ledger import Ledger
 from dagster_encord.quickstart.sample_media import png
-from tests.pipeline.harness import Harness
+from tests.pipeline.harness import KEY_ENV, Harness
 
 ROOT = Path(__file__).resolve().parents[2]
 POST_JOB = "POST /v2/public/storage/folders/{folder_uuid}/data-upload-jobs"
@@ -148,3 +149,35 @@ def test_run_worker_killed_with_sigkill(harness: Harness, kill_at: str) -> None:
     (zombie,) = harness.instance.get_runs()
     assert zombie.status == dg.DagsterRunStatus.STARTED  # nobody reported its death
     _heal_and_finish(harness, defs, 3)
+
+
+def test_resubmitted_chunk_finds_items_its_job_did_not_report(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real Encord may not list skipped duplicates in `itemsWithNames`: look them up by URL."""
+    from dagster_encord.dagster import steps
+    from dagster_encord.encord_client.client import EncordClient
+    from dagster_encord.encord_client.jobs import JobState
+
+    defs, chunk_id = _setup(harness, count=3)
+
+    def killed(self: Ledger, chunk_id: str, upload_job_id: str) -> None:
+        raise SimulatedKill(upload_job_id)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Ledger, "mark_submitted", killed)
+        assert not harness.run_chunk(defs, chunk_id, run_key=chunk_id).success  # type: ignore[arg-type]
+    ledger = _ledger(harness)
+    ledger.mark_submitting(chunk_id)  # the healing resubmission's write-ahead
+    ledger.mark_submitted(chunk_id, "00000000-0000-4000-8000-000000000001")
+    client = EncordClient.from_ssh_key(os.environ[KEY_ENV], domain=harness.emulator.domain)
+    deadline = time.monotonic() + 30
+    while len(harness.emulator.items(harness.folder_uuid)) < 3:  # the lost job's items
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    silent = JobState(upload_job_id="00000000-0000-4000-8000-000000000001", status="DONE")
+    outcome = steps.apply_job_state(client, ledger, harness.folder_uuid, chunk_id, silent)
+    assert outcome.registered == 3 and outcome.unaccounted == 0
+    assert {row.item_uuid for row in ledger.files_in_state("registered")} == {
+        item.uuid for item in harness.emulator.items(harness.folder_uuid)
+    }
