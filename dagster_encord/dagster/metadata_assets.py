@@ -125,6 +125,7 @@ def build_metadata_upserts_asset(
                 "rejected": len(plan.rejected),
                 "failed": len(report.errors),
                 "verified": report.verified,
+                "skipped_by_fingerprint": len(report.skipped),
                 "inline_new_files": len(plan.inline),
             }
         )

@@ -312,11 +312,23 @@ def _patch_chunk(
 # --- executing an upsert plan -------------------------------------------------------------------
 
 
+SKIPPED_BY_FINGERPRINT = (
+    "unchanged: the ledger's fingerprint of the metadata last registered or verified equals the "
+    "wanted metadata; not sent, not read back"
+)
+
+
 @dataclass
 class UpsertReport:
     """The outcome of `execute_upserts`, per item. `errors` maps object URL -> message (what the
     ledger records); for verified items `stored` holds the metadata read back and `sent` what
-    was sent."""
+    was sent.
+
+    `verified` counts only items whose metadata was read back from Encord after this run and
+    matched. Files the plan left alone because the ledger's fingerprint already equals the wanted
+    metadata are neither sent nor read (a re-run over an unchanged bucket costs no request):
+    they are listed in `skipped` (object URL -> reason) and counted in `unchanged`.
+    """
 
     mode: str
     patched: int = 0
@@ -324,6 +336,7 @@ class UpsertReport:
     reregistered: int = 0
     verified: int = 0
     errors: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
     stored: dict[str, dict[str, Any]] = field(default_factory=dict)
     sent: dict[str, dict[str, Any]] = field(default_factory=dict)
     upload_job_id: str | None = None
@@ -343,12 +356,16 @@ def execute_upserts(
 
     `patch` mode sends Bundle patches (merge). `reregister` mode submits one registration JSON
     with `skip_duplicate_urls` + `upsert_metadata` to `folder` through `integration` (uuids or
-    titles; overwrite), waits for the job,
-    and reads back. New files (`plan.inline`) are not sent here: their metadata travels inline in
-    the registration manifests.
+    titles; overwrite), waits for the job, and reads back. Every item sent, and every item a
+    patch found already holding the wanted keys, is read back in bulk and verified; files the
+    ledger's fingerprint marks unchanged (`plan.unchanged`) are skipped, see `UpsertReport`.
+    New files (`plan.inline`) are not sent here: their metadata travels inline in the
+    registration manifests.
     """
     user_client = client.user_client
     report = UpsertReport(mode=plan.mode, unchanged=len(plan.unchanged))
+    for url in plan.unchanged:
+        report.skipped[url] = SKIPPED_BY_FINGERPRINT
     for violation in plan.rejected:
         report.errors.setdefault(violation.file, str(violation))
     expected: dict[str, dict[str, Any]] = {}

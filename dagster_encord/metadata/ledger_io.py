@@ -1,9 +1,10 @@
 """Between the ledger and metadata upserts: which registered files to upsert, and recording the
 outcome per file (the new metadata fingerprint, or the error) without changing its state.
 
-The ledger's own `metadata_hash` at planning time covers client and media metadata together;
-after an upsert it holds `metadata_fingerprint(clientMetadata)`. A mismatch only costs a read:
-`patch_metadata` sends nothing for an item whose stored metadata already equals the merge.
+The ledger's `metadata_hash` is `metadata_fingerprint(clientMetadata)`: of the metadata a file
+was registered with (set at planning), then of the metadata last sent and verified. A file whose
+wanted metadata has that fingerprint is skipped without a request; a mismatch only costs a read,
+since `patch_metadata` sends nothing for an item whose stored metadata already equals the merge.
 """
 
 from __future__ import annotations

@@ -18,7 +18,11 @@ from dagster_encord.dagster.metadata_assets import (
 )
 from dagster_encord.dagster.resources import EncordResource
 from dagster_encord.encord_client.client import EncordClient
-from dagster_encord.encord_client.metadata_ops import read_metadata
+from dagster_encord.encord_client.metadata_ops import (
+    SKIPPED_BY_FINGERPRINT,
+    UpsertReport,
+    read_metadata,
+)
 from dagster_encord.ledger import Ledger
 from dagster_encord.metadata.ledger_io import (
     METADATA_ERROR_CLASS,
@@ -69,7 +73,10 @@ def _register_through_ledger(
 
 
 def test_schema_upserts_and_check_materialize(
-    tmp_path: Path, resource: EncordResource, encord_integration: str
+    tmp_path: Path,
+    resource: EncordResource,
+    encord_integration: str,
+    encord_emulator: EncordEmulator,
 ) -> None:
     client = resource.get_client()
     folder = str(client.user_client.create_storage_folder("cams").uuid)
@@ -78,16 +85,22 @@ def test_schema_upserts_and_check_materialize(
 
     wanted: dict[str, dict[str, Any]] = {
         image_url(0): {"weather": "rainy", "captured_at": "2024-03-12T10:00:00Z"},
-        image_url(1): {"weather": "sunny"},  # as registered: nothing to send
+        image_url(1): {"weather": "sunny"},  # as registered: the ledger's fingerprint matches
         image_url(2): {"weather": "hail"},  # invalid: rejected before sending
         image_url(3): {"captured_at": "2024-03-13"},
     }
     provider = FromCallable(lambda record: wanted.get(record.object_url))
+    reports: list[UpsertReport] = []
+
+    def record(context: dg.AssetExecutionContext, report: UpsertReport) -> None:
+        reports.append(report)
+        record_upsert_outcome(ledger, report)
+
     schema_asset = build_metadata_schema_asset(SCHEMA, group_name="cams")
     upserts_asset = build_metadata_upserts_asset(
         SCHEMA,
         collect_updates=lambda context: updates_from_ledger(ledger, provider),
-        record_outcome=lambda context, report: record_upsert_outcome(ledger, report),
+        record_outcome=record,
         deps=[schema_asset],
         group_name="cams",
     )
@@ -104,11 +117,21 @@ def test_schema_upserts_and_check_materialize(
     assert upsert_meta["patched"].value == 2
     assert upsert_meta["unchanged"].value == 1
     assert upsert_meta["rejected"].value == 1
-    assert upsert_meta["verified"].value == 3
+    # Only what was read back after the patch counts as verified ...
+    assert upsert_meta["verified"].value == 2
+    report = reports[0]
+    assert set(report.stored) == set(report.sent) == {image_url(0), image_url(3)}
+    assert report.stored[image_url(3)] == {"weather": "sunny", "captured_at": "2024-03-13"}
+    # ... the file registered with the wanted metadata is skipped on the fingerprint, unread.
+    assert upsert_meta["skipped_by_fingerprint"].value == 1
+    assert report.skipped == {image_url(1): SKIPPED_BY_FINGERPRINT}
+    assert "fingerprint" in report.skipped[image_url(1)]
+    assert set(report.errors) == {image_url(2)}
 
     items = {row.object_url: row for row in ledger.files_in_state("registered")}
     stored, _ = read_metadata(client.user_client, [row.item_uuid for row in items.values()])
     assert stored[items[image_url(0)].item_uuid] == wanted[image_url(0)]
+    assert stored[items[image_url(1)].item_uuid] == wanted[image_url(1)]  # the skip was right
     assert stored[items[image_url(3)].item_uuid] == {
         "weather": "sunny",
         "captured_at": "2024-03-13",
@@ -117,6 +140,14 @@ def test_schema_upserts_and_check_materialize(
     assert items[image_url(2)].error_class == METADATA_ERROR_CLASS
     assert "'hail'" in (items[image_url(2)].error_message or "")
     assert items[image_url(2)].state == "registered"
+
+    # A re-run with nothing changed: every valid file is skipped and Encord is not called.
+    encord_emulator.reset_counters()
+    again = dg.materialize([upserts_asset], resources={"encord": resource})
+    again_meta = again.asset_materializations_for_node("metadata_upserts")[0].metadata
+    assert (again_meta["patched"].value, again_meta["verified"].value) == (0, 0)
+    assert set(reports[1].skipped) == {image_url(0), image_url(1), image_url(3)}
+    assert not any("storage/items" in endpoint for endpoint in encord_emulator.counters())
 
     checked = dg.materialize(
         [schema_asset, upserts_asset, check],
