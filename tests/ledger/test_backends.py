@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dagster_encord.ledger import Ledger
 from dagster_encord.planner import PlannerConfig, plan_records
 
 from .helpers import rec
 
 
+@pytest.mark.postgres
 def test_same_chunks_on_both_backends_and_in_memory(sqlite_url: str, pg_url: str) -> None:
     # Mixed case, punctuation and non-ASCII keys: a locale collation would order these
     # differently from code points, and with it the chunk boundaries.

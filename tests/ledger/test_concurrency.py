@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import multiprocessing
 
+import pytest
+
 from dagster_encord.ledger import Ledger
 
 from .workers import ingest_and_plan
@@ -46,5 +48,6 @@ def test_two_processes_sqlite(sqlite_url: str) -> None:
     run_two_planners(sqlite_url)
 
 
+@pytest.mark.postgres
 def test_two_processes_postgres(pg_url: str) -> None:
     run_two_planners(pg_url)
