@@ -82,7 +82,7 @@ class EmulatorCore:
             jobs = self.state.upload_jobs.values()
             return {
                 "folders": len(self.state.folders),
-                "items": len(self.state.items),
+                "items": sum(1 for i in self.state.items.values() if i.group_uuid is None),
                 "uploadJobs": {
                     s: sum(1 for j in jobs if j.status == s)
                     for s in ("PENDING", "DONE", "ERROR", "CANCELLED")

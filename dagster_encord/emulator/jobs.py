@@ -9,6 +9,7 @@ existence, metadata schema), then its good units become storage items in one sta
 - `skip_duplicate_urls`: a unit whose URL (or frame URLs) already exists in the folder creates
   nothing; with `upsert_metadata` the existing items get the unit's clientMetadata. Skipped units
   count as done and report the existing item, so a resubmitted chunk can be reconciled.
+- A group's frames become child items (see `groups`).
 Progress is saved at most once a second (and when the job ends). A restarted emulator resumes
 pending jobs after their last saved unit, skipping units whose items the earlier run created.
 """
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from dagster_encord.emulator.faults import FaultPlan
+from dagster_encord.emulator.groups import make_frames
 from dagster_encord.emulator.records import Item, JobUnits, UploadJob, new_uuid, now_iso
 from dagster_encord.emulator.state import EmulatorState
 from dagster_encord.emulator.verify import ObjectVerifier, extension, format_error
@@ -320,5 +322,7 @@ class JobRunner:
             child_urls=[] if single else urls,
         )
         changed.append(item)
+        if not single:  # a group's frames are items too (child items)
+            changed.extend(make_frames(item, unit, sizes, stamp))
         self.state.index_record("item", item)  # visible to later duplicates in this batch
         return item

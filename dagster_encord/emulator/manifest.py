@@ -1,6 +1,9 @@
 """Parse an upload job's body (`externalFiles` JSON or SDK `dataItems`) into units, with limits.
 
 A unit is one storage item to create: a dict {entry, itemType, title, urls, clientMetadata, media}.
+Group units (`imageGroups` entries in `dataItems`) may add `frames`: per-frame {title, media}.
+`imageGroupsFromItems` units carry `fromItems` (image item uuids) and no URLs until the job route
+resolves them against the stored items (`groups.resolve_from_items`).
 Bad input raises `ApiError(400)` naming the offending entry, e.g. `images[3].objectUrl`.
 """
 
@@ -63,7 +66,9 @@ SINGLE_KINDS = {
 SINGLE_ENTRY_KEYS = {"objectUrl", "title", "clientMetadata", "createVideo", "externalFileType"}
 SKIP_FLAGS = ("skip_duplicate_urls", "skipDuplicateUrls")
 UPSERT_FLAGS = ("upsert_metadata", "upsertMetadata")
-UNSUPPORTED_DATA_ITEMS = ("imageGroupsFromItems", "timeSeries", "scenes")
+UNSUPPORTED_DATA_ITEMS = ("timeSeries", "scenes")
+FROM_ITEMS_KEY = "imageGroupsFromItems"
+FRAME_KEYS = {"url", "title", "imageMetadata", "placeholderItemUuid"}
 _NUMBERED_URL = re.compile(r"^objectUrl_(\d+)$")
 
 
@@ -99,7 +104,11 @@ def _parse(spec: Any, where: str, external: bool) -> ParsedJob:
         raise ApiError(
             400, f"{where} must be a JSON object keyed by data type (images, videos, ...)"
         )
-    group_keys = {"image_groups", "dicom_series"} if external else {"imageGroups", "dicomSeries"}
+    group_keys = (
+        {"image_groups", "dicom_series"}
+        if external
+        else {"imageGroups", "dicomSeries", FROM_ITEMS_KEY}
+    )
     flags = set(SKIP_FLAGS + UPSERT_FLAGS)
     extra = set() if external else set(UNSUPPORTED_DATA_ITEMS)
     _reject_unknown(spec, set(SINGLE_KINDS) | group_keys | flags | extra, where)
@@ -120,13 +129,15 @@ def _parse(spec: Any, where: str, external: bool) -> ParsedJob:
         parse_entry: Callable[[Any, str, str], dict[str, Any]]
         if key in SINGLE_KINDS:
             parse_entry = _single_entry
+        elif key == FROM_ITEMS_KEY:
+            parse_entry = _from_items_entry
         elif external:
             parse_entry = _numbered_group_entry
         else:
             parse_entry = _listed_group_entry
         for index, entry in enumerate(entries):
             unit = parse_entry(entry, key, f"{where}.{key}[{index}]")
-            url_count += len(unit["urls"])
+            url_count += len(unit.get("fromItems") or unit["urls"])
             units.append(unit)
             if len(units) > MAX_ITEMS:
                 raise ApiError(
@@ -185,12 +196,40 @@ def _listed_group_entry(entry: Any, key: str, where: str) -> dict[str, Any]:
     if not isinstance(files, list) or not files:
         raise ApiError(400, f"{where}.{files_key} must be a non-empty list")
     urls = []
+    frames: list[dict[str, Any]] = []
     for index, file in enumerate(files):
         file_where = f"{where}.{files_key}[{index}]"
         if not isinstance(file, dict):
             raise ApiError(400, f"{file_where} must be an object with url")
+        if files_key == "images":
+            _reject_unknown(file, FRAME_KEYS, file_where)
         urls.append(_url(file.get("url"), f"{file_where}.url"))
-    return _group_unit(entry, key, where, urls)
+        title = file.get("title")
+        if title is not None and not isinstance(title, str):
+            raise ApiError(400, f"{file_where}.title must be a string")
+        media = _media(file.get("imageMetadata"), f"{file_where}.imageMetadata")
+        frames.append({"title": title, "media": media})
+    unit = _group_unit(entry, key, where, urls)
+    unit["frames"] = frames
+    return unit
+
+
+def _from_items_entry(entry: Any, key: str, where: str) -> dict[str, Any]:
+    """An image group (or sequence, with createVideo) made of image items already in Encord."""
+    if not isinstance(entry, dict):
+        raise ApiError(400, f"{where} must be an object with imageItems")
+    allowed = {"imageItems", "title", "clientMetadata", "createVideo", "videoUrlPrefix"}
+    _reject_unknown(entry, allowed | {"externalFileType"}, where)
+    item_uuids = entry.get("imageItems")
+    if (
+        not isinstance(item_uuids, list)
+        or not item_uuids
+        or not all(isinstance(u, str) and u for u in item_uuids)
+    ):
+        raise ApiError(400, f"{where}.imageItems must be a non-empty list of image item uuids")
+    unit = _group_unit(entry, key, where, [])
+    unit["fromItems"] = list(item_uuids)
+    return unit
 
 
 def _group_unit(entry: dict[str, Any], key: str, where: str, urls: list[str]) -> dict[str, Any]:
@@ -202,7 +241,7 @@ def _group_unit(entry: dict[str, Any], key: str, where: str, urls: list[str]) ->
     else:
         item_type = "imageSequence" if create_video else "imageGroup"
     media = {"frameCount": len(urls)}
-    return _unit(entry, where, item_type, urls, media)
+    return _unit(entry, where, item_type, urls, media)  # from items: URLs filled in later
 
 
 def _unit(
@@ -220,7 +259,7 @@ def _unit(
     return {
         "entry": where,
         "itemType": item_type,
-        "title": title or default_title(urls[0]),
+        "title": title or (default_title(urls[0]) if urls else ""),
         "urls": urls,
         "clientMetadata": metadata,
         "media": media,

@@ -54,6 +54,10 @@ class Item:
     child_urls: list[str] = field(default_factory=list)  # frames of groups and DICOM series
     description: str = ""
     backed_data_units: int = 0
+    # A group's frames are items of their own (own uuid and clientMetadata), in frame order.
+    child_uuids: list[str] = field(default_factory=list)
+    # Set on a frame created with its group: hidden from folder listings and duplicate checks.
+    group_uuid: str | None = None
 
     @property
     def dedupe_key(self) -> str:

@@ -1,6 +1,6 @@
-"""v2 storage routes for items: list/find (paged), get, bulk get, update, bulk patch (up to 1,000
-items, all-or-nothing), delete and move. clientMetadata is checked against the schema and the
-10 MB limit; a patch replaces an item's whole metadata object."""
+"""v2 storage routes for items: list/find (paged), get, bulk get, child items (frames of a group),
+update, bulk patch (up to 1,000 items, all-or-nothing), delete and move. clientMetadata is checked
+against the schema and the 10 MB limit; a patch replaces an item's whole metadata object."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import copy
 from typing import Any
 
 from dagster_encord.emulator.context import Ctx
+from dagster_encord.emulator.groups import child_items
 from dagster_encord.emulator.manifest import check_metadata_size
 from dagster_encord.emulator.metadata import check_item_metadata
 from dagster_encord.emulator.records import Item, now_iso
@@ -101,6 +102,17 @@ def get_items_bulk(ctx: Ctx) -> dict[str, Any]:
         return {"results": [item_json(item_or_403(ctx, str(u)), sign) for u in uuids]}
 
 
+def get_child_items(ctx: Ctx) -> dict[str, Any]:
+    """A group's children in frame order, as one `Page` (the SDK reads no further page)."""
+    with ctx.state.lock:
+        folder = folder_or_403(ctx, ctx.path_params["folder_uuid"])
+        item = item_or_403(ctx, ctx.path_params["item_uuid"])
+        if item.parent != folder.uuid:
+            raise ApiError(400, f"item {item.uuid} is not in folder {folder.uuid}")
+        sign = bool(ctx.q_bool("signUrls", False))
+        return {"results": [item_json(child, sign) for child in child_items(ctx.state, item)]}
+
+
 def _apply_item_patch(ctx: Ctx, item: Item, patch: Any, where: str) -> None:
     if not isinstance(patch, dict):
         raise ApiError(400, f"{where} must be a JSON object")
@@ -156,13 +168,15 @@ def delete_items(ctx: Ctx) -> dict[str, Any]:
         raise ApiError(400, "childUuids must be a list of item uuids")
     with ctx.state.lock:
         folder = folder_or_403(ctx, ctx.path_params["folder_uuid"])
+        frames: list[str] = []
         for item_uuid in uuids:
             item = item_or_403(ctx, str(item_uuid))
             if item.parent != folder.uuid:
                 raise ApiError(
                     400, f"item {item_uuid} is not a direct child of folder {folder.uuid}"
                 )
-        ctx.state.drop("item", [str(u) for u in uuids])
+            frames += [frame.uuid for frame in ctx.state.own_frames(item)]
+        ctx.state.drop("item", [str(u) for u in uuids] + frames)
         return {"removedItemsCount": len(uuids), "removedFoldersCount": 0}
 
 
@@ -172,6 +186,7 @@ def move_items(ctx: Ctx) -> dict[str, Any]:
         folder_or_403(ctx, ctx.path_params["folder_uuid"])
         target = folder_or_403(ctx, str(body.get("newParentUuid")))
         items = [item_or_403(ctx, str(u)) for u in body.get("itemUuids") or []]
+        items += [frame for item in items for frame in ctx.state.own_frames(item)]
         for item in items:
             ctx.state.drop("item", [item.uuid])
             item.parent = target.uuid
@@ -185,6 +200,11 @@ ROUTES = [
     ("PATCH", "/v2/public/storage/items/patch-bulk", patch_items_bulk),
     ("GET", "/v2/public/storage/items/{item_uuid}", get_item),
     ("GET", "/v2/public/storage/folders/{folder_uuid}/items", list_items),
+    (
+        "GET",
+        "/v2/public/storage/folders/{folder_uuid}/items/{item_uuid}/child-items",
+        get_child_items,
+    ),
     ("POST", "/v2/public/storage/folders/{folder_uuid}/items/delete", delete_items),
     ("POST", "/v2/public/storage/folders/{folder_uuid}/items/move", move_items),
     ("PATCH", "/v2/public/storage/folders/{folder_uuid}/items/{item_uuid}", update_item),

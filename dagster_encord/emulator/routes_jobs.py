@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from dagster_encord.emulator.context import Ctx
+from dagster_encord.emulator.groups import resolve_from_items
 from dagster_encord.emulator.jobs import storage_location
 from dagster_encord.emulator.manifest import parse_job_body
 from dagster_encord.emulator.records import Item, SyncJob, UploadJob, new_uuid, now_iso
@@ -30,6 +31,7 @@ def start_upload_job(ctx: Ctx) -> str:
                 400,
                 f"integrationHash {integration_hash} is not a cloud integration of this org",
             )
+        resolve_from_items(ctx.state, parsed.units)
     job = UploadJob(
         uuid=new_uuid(),
         folder_uuid=folder.uuid,

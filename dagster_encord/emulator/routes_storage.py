@@ -143,7 +143,10 @@ def delete_folder(ctx: Ctx) -> dict[str, Any]:
         folder = folder_or_403(ctx, ctx.path_params["folder_uuid"])
         subtree = ctx.state.subtree(folder.uuid)
         item_uuids = [u for f in subtree for u in ctx.state.folder_items.get(f, {})]
-        ctx.state.drop("item", item_uuids)
+        frames = [
+            frame.uuid for u in item_uuids for frame in ctx.state.own_frames(ctx.state.items[u])
+        ]
+        ctx.state.drop("item", item_uuids + frames)
         ctx.state.drop("folder", subtree)
         return {"removedItemsCount": len(item_uuids), "removedFoldersCount": len(subtree)}
 

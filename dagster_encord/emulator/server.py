@@ -154,8 +154,8 @@ class EncordEmulator:
     def items(self, folder_uuid: str | None = None) -> list[Item]:
         state = self.core.state
         with state.lock:
-            if folder_uuid is None:
-                return list(state.items.values())
+            if folder_uuid is None:  # top-level items, as listed: a group's frames are not
+                return [i for i in state.items.values() if i.group_uuid is None]
             return [state.items[u] for u in state.folder_items.get(folder_uuid, {})]
 
     def reset(self) -> None:

@@ -182,7 +182,7 @@ class EmulatorState:
     def index_record(self, kind: str, record: Any) -> str:
         key: str = getattr(record, KINDS[kind][1])
         table = self.tables[kind]
-        if isinstance(record, Item):
+        if isinstance(record, Item) and record.group_uuid is None:
             previous = table.get(key)
             if previous is not None:
                 self._unindex_item(previous)
@@ -193,6 +193,8 @@ class EmulatorState:
         return key
 
     def _unindex_item(self, item: Item) -> None:
+        if item.group_uuid is not None:  # frames are never in the folder indexes
+            return
         self.folder_items[item.parent].pop(item.uuid, None)
         same_key = self.url_index.get((item.parent, item.dedupe_key))
         if same_key is not None and item.uuid in same_key:
@@ -202,6 +204,12 @@ class EmulatorState:
         self.folder_version[item.parent] += 1
 
     # --- queries ---------------------------------------------------------------------------
+
+    def own_frames(self, group: Item) -> list[Item]:
+        """The frame items created with `group` (not items an image group was built from)."""
+        with self.lock:
+            frames = (self.items.get(u) for u in group.child_uuids)
+            return [f for f in frames if f is not None and f.group_uuid == group.uuid]
 
     def items_with_key(self, folder_uuid: str, dedupe_key: str) -> list[Item]:
         with self.lock:
