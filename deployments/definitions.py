@@ -52,7 +52,7 @@ def defs() -> dg.Definitions:
         )
         if os.environ.get(variable)
     }
-    pipeline = build_encord_ingestion(
+    return build_encord_ingestion(
         os.environ.get("ENCORD_PIPELINE", "ingest"),
         source=os.environ["ENCORD_SOURCE_URL"],
         source_options=source_options,
@@ -64,8 +64,5 @@ def defs() -> dg.Definitions:
         if os.environ.get("ENCORD_LEDGER_URL")
         else LedgerResource(),
         default_sensor_status=dg.DefaultSensorStatus.RUNNING,
-    )
-    executor = _executor()
-    return (
-        dg.Definitions.merge(pipeline, dg.Definitions(executor=executor)) if executor else pipeline
+        executor=_executor(),
     )

@@ -56,6 +56,7 @@ def build_encord_ingestion(
     metadata_schema: DeclaredSchema | None = None,
     metadata_provider: MetadataProvider | None = None,
     metadata_mode: UpsertMode = "patch",
+    executor: dg.ExecutorDefinition | None = None,
     extra_definitions: Sequence[dg.Definitions] = (),
 ) -> dg.Definitions:
     """Assets, sensors, checks and the per-chunk job that register `source` in `folder`.
@@ -66,7 +67,9 @@ def build_encord_ingestion(
     `metadata_schema` validates it first, and the `metadata_schema`/`metadata_upserts` assets and
     the conforms check join the pipeline's group, downstream of `registered_files`. The pool
     (default `encord-folder-<folder>`) caps concurrent job submissions per folder: set its limit
-    with `dagster instance concurrency set <pool> <n>`.
+    with `dagster instance concurrency set <pool> <n>`. `executor` runs the per-chunk job's steps
+    (default in-process: the steps are sequential; scale out with one run per chunk, or pass
+    `dagster_celery.celery_executor` / `dagster_k8s.k8s_job_executor`).
     """
     if not name.replace("_", "").isalnum():
         raise PlanningError(
@@ -107,7 +110,7 @@ def build_encord_ingestion(
         selection=dg.AssetSelection.assets(*chunk_assets).without_checks()
         | dg.AssetSelection.checks(*checks.cheap),
         partitions_def=chunks,
-        executor_def=dg.in_process_executor,
+        executor_def=executor or dg.in_process_executor,
         description=f"Register one manifest chunk of {name} in Encord.",
     )
     checks_job = dg.define_asset_job(

@@ -112,3 +112,24 @@ def test_pipeline_runs_on_postgres_storage_with_postgres_ledger(
     assert len(names) == 12
     assert all(name.endswith(f"frames/{i:03d}.jpg") for i, name in enumerate(names))
     assert encord_emulator.duplicate_items() == 0
+
+
+@pytest.mark.parametrize(
+    ("choice", "executor_name"),
+    [("in_process", "in_process"), ("multiprocess", "multiprocess")],
+)
+def test_executor_choice_reaches_the_chunk_job(
+    choice: str, executor_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {
+        "ENCORD_SSH_KEY": "unused-in-this-test",
+        "ENCORD_SOURCE_URL": "s3://bucket",
+        "ENCORD_FOLDER": "landing",
+        "ENCORD_INTEGRATION": "aws",
+        "ENCORD_PIPELINE": "prod",
+        "ENCORD_EXECUTOR": choice,
+    }.items():
+        monkeypatch.setenv(name, value)
+    defs = _load_definitions_module().defs()
+    assert isinstance(defs, dg.Definitions)
+    assert defs.resolve_job_def("prod__register_chunk").executor_def.name == executor_name
