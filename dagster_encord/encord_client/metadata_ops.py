@@ -443,6 +443,28 @@ def iter_folder_metadata(
         raise translate_sdk_error(error, f"listing metadata in folder {folder!r}") from None
 
 
+def group_frames(user_client: EncordUserClient, group_item_uuid: str) -> list[StorageItem]:
+    """The frames (child items) of an image group, image sequence or DICOM series, in frame
+    order: two requests (the group, then its child items)."""
+    try:
+        group = user_client.get_storage_item(group_item_uuid)
+        return list(group.get_child_items())
+    except Exception as error:
+        raise translate_sdk_error(
+            error, f"listing the frames of image group {group_item_uuid}"
+        ) from None
+
+
+def read_group_frames(
+    user_client: EncordUserClient, group_item_uuid: str
+) -> dict[str, dict[str, Any]]:
+    """Frame URL -> the frame's stored clientMetadata, for every frame of the group."""
+    return {
+        child.url or child.name: dict(child.client_metadata or {})
+        for child in group_frames(user_client, group_item_uuid)
+    }
+
+
 def patch_group_frames(
     user_client: EncordUserClient,
     group_item_uuid: str,
@@ -452,14 +474,16 @@ def patch_group_frames(
 ) -> PatchOutcome:
     """Per-frame metadata for the images of an image group (seed 003, "Add custom metadata to
     images in an image group"): list the group's child items and bulk-patch each frame, keyed by
-    the frame's URL, merging like `patch_metadata`."""
-    try:
-        group = user_client.get_storage_item(group_item_uuid)
-        children = group.get_child_items()
-    except Exception as error:
-        raise translate_sdk_error(
-            error, f"listing the frames of image group {group_item_uuid}"
-        ) from None
+    the frame's URL, merging like `patch_metadata`.
+
+    `patched` and `unchanged` name frames by item uuid; `errors` is keyed by frame URL (the key
+    the caller gave), for URLs that are not frames of the group and for refused patches. A URL
+    that occurs twice in the group updates both frames. Read the result back with
+    `read_group_frames`.
+    """
+    if not 1 <= batch_size <= PATCH_BATCH_LIMIT:
+        raise ValueError(f"batch_size must be 1..{PATCH_BATCH_LIMIT}, got {batch_size}")
+    children = group_frames(user_client, group_item_uuid)
     outcome = PatchOutcome()
     pending: list[tuple[StorageItem, dict[str, Any]]] = []
     for child in children:
@@ -475,7 +499,15 @@ def patch_group_frames(
     found = {child.url for child in children}
     for url in frame_metadata:
         if url not in found:
-            outcome.errors[url] = f"not a frame of image group {group_item_uuid}"
+            outcome.errors[url] = (
+                f"{url} is not a frame of image group {group_item_uuid} "
+                f"({len(children)} frames); check the URL against the group's objectUrl_N"
+            )
+    sent = PatchOutcome()
     for start in range(0, len(pending), batch_size):
-        _patch_chunk(pending[start : start + batch_size], outcome)
+        _patch_chunk(pending[start : start + batch_size], sent)
+    outcome.patched.update(sent.patched)
+    url_of = {str(child.uuid): child.url or str(child.uuid) for child, _ in pending}
+    for item_uuid, message in sent.errors.items():
+        outcome.errors[url_of.get(item_uuid, item_uuid)] = message
     return outcome
