@@ -33,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="planner config file (YAML or JSON)")
     parser.add_argument("--ledger", help="ledger URL (default: a throwaway SQLite file)")
     parser.add_argument("--format", choices=("json", "csv"), help="manifest format")
+    parser.add_argument(
+        "--packing",
+        choices=("dense", "stable"),
+        help="chunk packing (default: the config's, dense): dense fills chunks to ~0.9 of the "
+        "budget; stable keeps one added file from changing any other chunk",
+    )
     parser.add_argument("--pipeline", default="default", help="pipeline name in the ledger")
     parser.add_argument("--prefix", default="", help="list only keys under this prefix")
     parser.add_argument(
@@ -50,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     config = PlannerConfig.load(args.config) if args.config else PlannerConfig()
     if args.format:
         config = dataclasses.replace(config, format=args.format)
+    if args.packing:
+        config = dataclasses.replace(config, packing=args.packing)
     out: Path = args.out
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -1,22 +1,41 @@
 """Chunking: packing manifest items into upload chunks with stable, content-derived ids.
 
-Scheme (content-defined chunking, as in rsync/restic, over the sorted item keys of one lane):
+Items of one lane (images, videos, …, DICOM series) arrive sorted by `item_key`. Each key gets
+one BLAKE2b digest; `h_n(key)` is its n-th 4 bytes mapped to [0, 1). Two packings
+(`PlannerConfig.packing`):
 
-1. Items of one lane (images, videos, …, DICOM series) arrive sorted by `item_key`.
-2. After each item a boundary is cut when `h1(item_key) < urls / budget`, where `h1` is 4 bytes
-   of the key's BLAKE2b digest mapped to [0, 1). Whether an item ends a segment depends only on
-   that item, so inserting or removing one item changes only the segment it lands in (which
-   splits in two when the new item is itself a boundary). Segments average one budget.
-3. A segment over the budget is split again with the next 4 digest bytes (`h2`) and twice the
-   probability, and so on; after level 8 the rest is packed greedily. Chunks average about a
-   third of the budget. Every split stays inside its segment,
-   so the locality of step 2 holds at every level.
-4. A multi-file item (image group, sequence, DICOM series) is one item: it is never split. An
-   item bigger than the budget travels alone (still within Encord's hard limits).
-5. `chunk_id = "<lane>-" + sha256(namespace, lane, format, flags, each item's fingerprint)[:24]`,
-   where an item's fingerprint covers its rendered entry (URLs, title, metadata) and its members'
-   keys and versions. The same input always yields the same ids; a changed file changes the id of
-   its chunk only.
+**dense** (default): chunks average about 0.9 of the budget.
+
+1. An item is an *anchor* when `h1(item_key) < urls / (ANCHOR_SPAN_BUDGETS * budget)`; anchors
+   depend only on the item, and average `ANCHOR_SPAN_BUDGETS` budgets apart. A chunk always ends
+   after an anchor: the stream falls into *anchor spans*, each running from the item after one
+   anchor up to and including the next anchor.
+2. Inside a span, items are packed greedily in key order: a chunk is closed when the next item
+   would take it over the budget. An item bigger than the budget travels alone.
+3. Locality: adding (or removing, or resizing) one item whose span is S leaves every chunk
+   outside S unchanged, and every chunk of S that ends before the item; it changes the chunk the
+   item lands in and, at most, the chunks after it in S up to and including the one ending at S's
+   anchor. When the added item is itself an anchor, S splits at it and the same bound holds.
+   A new version of a file (same key) changes only its chunk's id.
+4. Memory: only the chunk being filled is buffered (at most one budget, or one oversize item).
+
+**stable**: strict content-defined chunking (as in rsync/restic); chunks average about a third of
+the budget, but one added item changes only the chunk it lands in.
+
+1. After each item a boundary is cut when `h1(item_key) < urls / budget`. Whether an item ends a
+   segment depends only on that item, so inserting or removing one item changes only the
+   segment it lands in (which splits in two when the new item is itself a boundary). Segments
+   average one budget.
+2. A segment over the budget is split again with `h2` and twice the probability, and so on;
+   after level 8 the rest is packed greedily. Every split stays inside its segment, so the
+   locality of step 1 holds at every level. A segment of `_SEGMENT_MEMORY_CAP` budgets is cut
+   regardless, which bounds memory.
+
+Both packings: a multi-file item (image group, sequence, DICOM series) is one item and is never
+split; every chunk is checked against Encord's hard limits (`limits.py`); the same input always
+yields the same chunks. `chunk_id = "<lane>-" + sha256(namespace, lane, format, flags, each
+item's fingerprint)[:24]`, where an item's fingerprint covers its rendered entry (URLs, title,
+metadata) and its members' keys and versions.
 """
 
 from __future__ import annotations
@@ -26,10 +45,18 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
 
 from dagster_encord.planner.limits import MAX_CSV_ROWS, check_manifest_size
 from dagster_encord.planner.manifest import ManifestItem, render_csv, render_json
 
+Packing = Literal["dense", "stable"]
+PACKINGS: tuple[str, ...] = ("dense", "stable")
+
+# Dense packing: anchors average this many budgets apart. Fill is about A / (A + 0.5) (the last
+# chunk of a span is on average half full), while one added item re-packs on average the rest of
+# its span (about A / 2 chunks): 6 gives ~0.92 fill.
+ANCHOR_SPAN_BUDGETS = 6
 _MAX_LEVEL = 8
 # A level-1 segment this many budgets long is cut regardless: it bounds memory on input whose
 # hashes never hit (probability ~e^-64 for honest input).
@@ -113,22 +140,27 @@ class _Entry:
 
 
 class LaneChunker:
-    """Streams items of one lane (sorted by item_key) into chunks."""
+    """Streams items of one lane (sorted by item_key) into chunks, packed as `packing` says."""
 
     def __init__(
         self,
         lane: str,
         budget: int,
         *,
+        packing: Packing = "dense",
         namespace: str = "",
         format: str = "json",
         upsert_metadata: bool = False,
     ) -> None:
+        if packing not in PACKINGS:
+            raise ValueError(f"packing {packing!r}: expected one of {PACKINGS}")
         self.lane = lane
         self.budget = min(budget, MAX_CSV_ROWS) if format == "csv" else budget
+        self.packing = packing
         self.namespace = namespace
         self.format = format
         self.upsert_metadata = upsert_metadata
+        # stable: the current level-1 segment; dense: the chunk being filled.
         self._segment: list[_Entry] = []
         self._segment_urls = 0
 
@@ -136,6 +168,9 @@ class LaneChunker:
         entry = _Entry(
             item, item_fingerprint(item), boundary_digest(item.item_key), len(item.members)
         )
+        if self.packing == "dense":
+            yield from self._add_dense(entry)
+            return
         self._segment.append(entry)
         self._segment_urls += entry.urls
         if (
@@ -144,11 +179,24 @@ class LaneChunker:
         ):
             yield from self.flush()
 
+    def _add_dense(self, entry: _Entry) -> Iterator[Chunk]:
+        if self._segment and self._segment_urls + entry.urls > self.budget:
+            yield from self.flush()
+        self._segment.append(entry)
+        self._segment_urls += entry.urls
+        anchor = boundary_score(entry.digest, 1) < entry.urls / (ANCHOR_SPAN_BUDGETS * self.budget)
+        if anchor or self._segment_urls >= self.budget:
+            yield from self.flush()
+
     def flush(self) -> Iterator[Chunk]:
         segment, self._segment, self._segment_urls = self._segment, [], 0
-        if segment:
-            for part in self._split(segment, 2):
-                yield self._chunk(part)
+        if not segment:
+            return
+        if self.packing == "dense":
+            yield self._chunk(segment)
+            return
+        for part in self._split(segment, 2):
+            yield self._chunk(part)
 
     def _split(self, segment: list[_Entry], level: int) -> Iterator[list[_Entry]]:
         if sum(entry.urls for entry in segment) <= self.budget or len(segment) == 1:

@@ -8,6 +8,7 @@ quiet_period_minutes: 0      # hold a group until no member arrived for this lon
 extensions: {".raw": image}  # merged over the defaults in classify.py
 content_types: {}            # merged over the defaults in classify.py
 budget: {image: 1000, video: 100}   # URLs per chunk and lane, merged over DEFAULT_BUDGET
+packing: dense               # dense (chunks ~0.9 full) | stable (~1/3 full, strict locality)
 groups:                      # first matching rule wins; DICOM falls back to one series per folder
   - kind: image_sequence     # image_group | image_sequence | dicom_series
     by: regex                # folder | prefix | regex
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dagster_encord.errors import PlanningError
+from dagster_encord.planner.chunking import PACKINGS, Packing
 from dagster_encord.planner.classify import (
     DEFAULT_CONTENT_TYPES,
     DEFAULT_EXTENSIONS,
@@ -164,9 +166,12 @@ class PlannerConfig:
     )
     budget: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_BUDGET))
     groups: tuple[GroupRule, ...] = DEFAULT_GROUP_RULES
+    # How items are packed into chunks; see chunking.py for each mode's locality guarantee.
+    packing: Packing = "dense"
 
     def __post_init__(self) -> None:
         _choice("format", self.format, ("json", "csv"))
+        _choice("packing", self.packing, PACKINGS)
         if self.title_template is not None:
             _check_template(
                 "title_template", self.title_template, ("key", "name", "stem", "suffix", "folder")

@@ -130,6 +130,7 @@ class ManifestPlanner:
             lane: LaneChunker(
                 lane,
                 self.config.budget_for(lane),
+                packing=self.config.packing,
                 namespace=self.namespace,
                 format=self.config.format,
                 upsert_metadata=self.config.upsert_metadata,

@@ -11,7 +11,7 @@ from dagster_encord.sources.base import ObjectRecord
 from .helpers import record
 
 
-def entries(plan_chunks: list) -> list[dict]:  # type: ignore[type-arg]
+def entries(plan_chunks: list) -> list[dict]:
     return [
         entry
         for chunk in plan_chunks

@@ -7,7 +7,7 @@ from dagster_encord.planner import GroupRule, ManifestPlanner, PlannerConfig, pl
 from .helpers import T0, record
 
 
-def group_entries(plan_chunks: list) -> list[dict]:  # type: ignore[type-arg]
+def group_entries(plan_chunks: list) -> list[dict]:
     from dagster_encord.planner.manifest import entry
 
     return [entry(item) for chunk in plan_chunks for item in chunk.items]

@@ -317,7 +317,7 @@ def test_image_group_and_audio_text_pdf_with_client_metadata() -> None:
 def test_single_images_template_with_custom_metadata_and_embeddings() -> None:
     """Seed 001's single-image template: plain, titled with metadata, and with an embedding."""
     base = "file/path/to/images/file-name-0{n}.file-extension"
-    metadata = {
+    metadata: dict[int, dict[str, Any]] = {
         3: {"metadata-1": "value", "metadata-2": "value"},
         4: {"metadata-1": "value", "metadata-2": "value", "<my-embedding>": [1.0, 2.0, 3.0]},
     }
