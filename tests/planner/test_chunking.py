@@ -184,3 +184,25 @@ def test_namespace_separates_pipelines(packing: str) -> None:
     [a] = plan_records(records, config, namespace="cams").chunks
     [b] = plan_records(records, config, namespace="scans").chunks
     assert a.keys == b.keys and a.chunk_id != b.chunk_id
+
+
+@pytest.mark.parametrize("packing", ["dense", "stable"])
+def test_csv_chunks_reach_but_never_pass_10000_rows(packing: str) -> None:
+    config = PlannerConfig(format="csv", budget={"image": 500_000}, packing=packing)  # type: ignore[arg-type]
+    records = images(30_001)
+    chunks = plan_records(records, config).chunks
+    assert max(c.url_count for c in chunks) <= 10_000
+    assert sum(c.url_count for c in chunks) == 30_001
+    if packing == "dense":
+        assert max(c.url_count for c in chunks) == 10_000  # filled right up to the limit
+
+
+def test_dense_chunks_end_full_or_at_an_anchor() -> None:
+    budget = 7
+    config = PlannerConfig(budget={"image": budget})
+    chunks = plan_records(images(2000), config).chunks
+    *inner, _last = chunks
+    for chunk in inner:
+        assert chunk.url_count == budget or is_anchor(chunk.keys[-1], budget=budget)
+        assert chunk.url_count <= budget
+    assert sum(c.url_count for c in chunks) / (len(chunks) * budget) >= 0.8

@@ -14,6 +14,7 @@ def test_yaml_file_round_trip(tmp_path: Path) -> None:
         "format: csv\n"
         "quiet_period_minutes: 15\n"
         "budget: {image: 200}\n"
+        "packing: stable\n"
         "extensions: {'.raw': image}\n"
         "groups:\n"
         "  - kind: image_sequence\n"
@@ -26,6 +27,8 @@ def test_yaml_file_round_trip(tmp_path: Path) -> None:
     assert config.format == "csv"
     assert config.quiet_period_minutes == 15.0
     assert config.budget_for("image") == 200 and config.budget_for("video") == 100
+    assert config.packing == "stable"
+    assert PlannerConfig.from_mapping({}).packing == "dense"
     assert config.extensions[".raw"] == "image" and config.extensions[".mp4"] == "video"
     assert [rule.kind for rule in config.groups] == ["image_sequence", "dicom_series"]
     assert config.groups[0].explicit_order == ("b.jpg", "a.jpg")
@@ -36,6 +39,7 @@ def test_yaml_file_round_trip(tmp_path: Path) -> None:
     [
         ({"formats": "json"}, "unknown key"),
         ({"format": "xml"}, "'format'"),
+        ({"packing": "tight"}, "'packing'.*'dense', 'stable'"),
         ({"budget": {"image": 0}}, "whole number"),
         ({"budget": {"photos": 10}}, "'budget'"),
         ({"extensions": {".x": "hologram"}}, "'.x'"),

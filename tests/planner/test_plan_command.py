@@ -106,3 +106,21 @@ def test_plan_an_s3_bucket_through_moto(
 def test_malformed_source_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["plan", tmp_path.as_uri(), "--out", str(tmp_path), "--source-option", "oops"])
     assert code == 2 and "expected KEY=VALUE" in capsys.readouterr().err
+
+
+def test_plan_packing_option_chooses_the_packing(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    for n in range(300):
+        (src / f"{n:04d}.jpg").write_bytes(b"x")
+    (tmp_path / "planner.yaml").write_text("budget: {image: 20}\n")
+    counts = {}
+    for packing in ("dense", "stable"):
+        out = tmp_path / packing
+        args = ["plan", src.as_uri(), "--out", str(out), "--config", str(tmp_path / "planner.yaml")]
+        assert main([*args, "--packing", packing]) == 0
+        sizes = [len(json.loads(p.read_text())["images"]) for p in out.glob("*.json")]
+        assert sum(sizes) == 300 and max(sizes) <= 20
+        counts[packing] = len(sizes)
+    # Dense fills chunks (>= 0.8 of 20 on average); stable leaves them about a third full.
+    assert counts["dense"] <= 300 / (0.8 * 20) < counts["stable"]
