@@ -37,7 +37,8 @@ States follow DESIGN §2 (`tables.FILE_STATES`). Rules:
   `skip_duplicate_urls`; the pipeline decides how to refresh such items.
 - `preview` runs `ingest` and `plan` in one transaction and rolls it back (the dry-run CLI).
 - Reading: `chunk`, `chunks_in_state`, `chunk_object_urls`, `counts`, `file`, `files_in_state`,
-  `iter_files` (paged), `retryable`; `set_metadata_hashes` records metadata sent by an upsert.
+  `iter_files` (paged), `retryable`; `set_metadata_hashes` (by key) and
+  `record_metadata_outcome` (by object URL, with errors) record what a metadata upsert did.
 
 Modules: `listing.py` (staging and diff), `planning.py` (plan persistence), `results.py` (retry
 policy), `tables.py`, `engine.py` (SQLite/PostgreSQL engines), `models.py` (returned values).
@@ -53,7 +54,18 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, select, true, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from dagster_encord.errors import LedgerError
 from dagster_encord.ledger import engine as engines
@@ -599,6 +611,49 @@ class Ledger:
                     batch,
                 ).rowcount
             )
+
+    def record_metadata_outcome(
+        self,
+        verified: Mapping[str, str],
+        failed: Mapping[str, str],
+        *,
+        states: Collection[str] = ("registered", "linked"),
+        error_class: str = "metadata_upsert",
+    ) -> tuple[int, int]:
+        """Record a metadata upsert by object URL, in one write transaction; states unchanged.
+
+        `verified` maps URL -> fingerprint of the metadata now stored (clears the file's error);
+        `failed` maps URL -> message (kept to 2,000 characters) under `error_class`. Only files
+        in `states` are touched. Returns the rows updated for each. No pipeline lock: the rows
+        keep their state, so waiting behind a long `plan` would gain nothing.
+        """
+        if not verified and not failed:
+            return 0, 0
+        # `in_` expands its values, which executemany refuses.
+        in_scope = and_(
+            self._in_pipeline(),
+            files.c.object_url == bindparam("b_url"),
+            or_(*(files.c.state == state for state in states)),
+        )
+        written = errors = 0
+        with self._write() as conn:
+            if verified:
+                written = conn.execute(
+                    update(files)
+                    .where(in_scope)
+                    .values(
+                        metadata_hash=bindparam("b_digest"), error_class=None, error_message=None
+                    ),
+                    [{"b_url": url, "b_digest": digest} for url, digest in verified.items()],
+                ).rowcount
+            if failed:
+                errors = conn.execute(
+                    update(files)
+                    .where(in_scope)
+                    .values(error_class=error_class, error_message=bindparam("b_message")),
+                    [{"b_url": url, "b_message": text[:2000]} for url, text in failed.items()],
+                ).rowcount
+        return int(written), int(errors)
 
     def file(self, key: str) -> FileRow | None:
         with self._read() as conn:

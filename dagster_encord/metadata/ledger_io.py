@@ -84,35 +84,14 @@ def record_upsert_outcome(ledger: Ledger, report: UpsertReport) -> tuple[int, in
 
     Returns (fingerprints written, errors written).
     """
-    from sqlalchemy import and_, bindparam, or_, update
-
-    from dagster_encord.ledger.tables import files
-
-    in_scope = and_(
-        files.c.pipeline == ledger.pipeline,
-        files.c.object_url == bindparam("url"),
-        # `in_` expands, which executemany refuses.
-        or_(*(files.c.state == state for state in UPSERTABLE_STATES)),
-    )
-    ok = [
-        {"url": url, "digest": metadata_fingerprint(sent)}
+    ok = {
+        url: metadata_fingerprint(sent)
         for url, sent in report.sent.items()
         if url not in report.errors
-    ]
-    failed = [{"url": url, "message": message[:2000]} for url, message in report.errors.items()]
-    with ledger.engine.begin() as conn:
-        if ok:
-            conn.execute(
-                update(files)
-                .where(in_scope)
-                .values(metadata_hash=bindparam("digest"), error_class=None, error_message=None),
-                ok,
-            )
-        if failed:
-            conn.execute(
-                update(files)
-                .where(in_scope)
-                .values(error_class=METADATA_ERROR_CLASS, error_message=bindparam("message")),
-                failed,
-            )
-    return len(ok), len(failed)
+    }
+    # The ledger's write path: BEGIN IMMEDIATE on SQLite, so another process writing waits
+    # for its turn instead of failing with "database is locked".
+    ledger.record_metadata_outcome(
+        ok, report.errors, states=UPSERTABLE_STATES, error_class=METADATA_ERROR_CLASS
+    )
+    return len(ok), len(report.errors)
