@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
+from dagster_encord.errors import PlanningError
 from dagster_encord.planner.limits import MAX_CSV_ROWS, check_manifest_size
 from dagster_encord.planner.manifest import ManifestItem, render_csv, render_json
 
@@ -153,7 +154,7 @@ class LaneChunker:
         upsert_metadata: bool = False,
     ) -> None:
         if packing not in PACKINGS:
-            raise ValueError(f"packing {packing!r}: expected one of {PACKINGS}")
+            raise PlanningError(f"planner packing {packing!r}: expected one of {PACKINGS}")
         self.lane = lane
         self.budget = min(budget, MAX_CSV_ROWS) if format == "csv" else budget
         self.packing = packing

@@ -206,3 +206,11 @@ def test_dense_chunks_end_full_or_at_an_anchor() -> None:
         assert chunk.url_count == budget or is_anchor(chunk.keys[-1], budget=budget)
         assert chunk.url_count <= budget
     assert sum(c.url_count for c in chunks) / (len(chunks) * budget) >= 0.8
+
+
+def test_unknown_packing_is_a_planning_error() -> None:
+    from dagster_encord.errors import PlanningError
+    from dagster_encord.planner.chunking import LaneChunker
+
+    with pytest.raises(PlanningError, match=r"'tight'.*'dense', 'stable'"):
+        LaneChunker("image", 10, packing="tight")  # type: ignore[arg-type]
