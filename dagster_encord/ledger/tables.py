@@ -13,6 +13,8 @@ Timestamps are UTC epoch seconds (floats): cheap to compare in SQL and to bulk-l
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -45,16 +47,24 @@ FILE_STATES = (
 )
 CHUNK_STATES = ("planned", "submitting", "submitted", "completed", "superseded")
 
+
+def _listing_columns() -> list[Column[Any]]:
+    """The listing facts of one object (`ObjectRecord` less its key), fresh for each table."""
+    return [
+        Column("object_url", Text, nullable=False),
+        Column("size", BigInteger, nullable=False),
+        Column("version", String(512)),
+        Column("last_modified", Float, nullable=False),
+        Column("content_type", String(255)),
+    ]
+
+
 files = Table(
     "encord_files",
     metadata,
     Column("pipeline", String(200), primary_key=True),
     Column("key", KeyString, primary_key=True),
-    Column("object_url", Text, nullable=False),
-    Column("size", BigInteger, nullable=False),
-    Column("version", String(512)),
-    Column("last_modified", Float, nullable=False),
-    Column("content_type", String(255)),
+    *_listing_columns(),
     Column("source_url", Text, nullable=False, default=""),
     Column("state", String(20), nullable=False),
     Column("chunk_id", String(100)),
@@ -119,11 +129,7 @@ listing_scratch = Table(
     "encord_listing_scratch",
     scratch,
     Column("key", KeyString, primary_key=True),
-    Column("object_url", Text, nullable=False),
-    Column("size", BigInteger, nullable=False),
-    Column("version", String(512)),
-    Column("last_modified", Float, nullable=False),
-    Column("content_type", String(255)),
+    *_listing_columns(),
     prefixes=["TEMPORARY"],
 )
 
@@ -132,11 +138,7 @@ listing_copy_scratch = Table(
     "encord_listing_copy_scratch",
     scratch,
     Column("key", KeyString, nullable=False),
-    Column("object_url", Text, nullable=False),
-    Column("size", BigInteger, nullable=False),
-    Column("version", String(512)),
-    Column("last_modified", Float, nullable=False),
-    Column("content_type", String(255)),
+    *_listing_columns(),
     prefixes=["TEMPORARY"],
 )
 
