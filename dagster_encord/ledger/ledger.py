@@ -183,15 +183,22 @@ class Ledger:
         pipeline.
         """
         listing_id = listing_id or uuid.uuid4().hex
+        with self._staged(pages) as (conn, listed), conn.begin():
+            self._lock(conn)
+            return diff_listing(conn, self.pipeline, source_url, listed, listing_id, complete)
+
+    @contextmanager
+    def _staged(self, pages: Iterable[Sequence[ObjectRecord]]) -> Iterator[tuple[Connection, int]]:
+        """A connection with `pages` staged in its scratch table, set for writes.
+
+        Yields the connection and the distinct key count. Afterwards (also on error) an open
+        transaction is rolled back and the scratch table is emptied in a transaction of its own.
+        """
         with self.engine.connect() as conn:
             try:
                 listed = stage_listing(conn, pages, self.batch_size)
                 conn.execution_options(ledger_write=True)
-                with conn.begin():
-                    self._lock(conn)
-                    return diff_listing(
-                        conn, self.pipeline, source_url, listed, listing_id, complete
-                    )
+                yield conn, listed
             finally:
                 if conn.in_transaction():
                     conn.rollback()
@@ -256,24 +263,15 @@ class Ledger:
             group_metadata_for=group_metadata_for,
             now=now,
         )
-        with self.engine.connect() as conn:
+        with self._staged(pages) as (conn, listed):
+            transaction = conn.begin()
             try:
-                listed = stage_listing(conn, pages, self.batch_size)
-                conn.execution_options(ledger_write=True)
-                transaction = conn.begin()
-                try:
-                    diff = diff_listing(
-                        conn, self.pipeline, source_url, listed, uuid.uuid4().hex, complete
-                    )
-                    outcome = self._plan_in(conn, planner, on_chunk)
-                finally:
-                    transaction.rollback()
+                diff = diff_listing(
+                    conn, self.pipeline, source_url, listed, uuid.uuid4().hex, complete
+                )
+                outcome = self._plan_in(conn, planner, on_chunk)
             finally:
-                if conn.in_transaction():
-                    conn.rollback()
-                conn.execution_options(ledger_write=False)
-                with conn.begin():
-                    conn.execute(delete(listing_scratch))
+                transaction.rollback()
         return diff, outcome
 
     def _plan_in(
