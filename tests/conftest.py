@@ -5,4 +5,5 @@ pytest_plugins: list[str] = [
     "tests.emulators.gcs",
     "tests.emulators.azure",
     "tests.emulators.encord",
+    "tests.emulators.postgres",
 ]

@@ -41,30 +41,3 @@ def harness(
             instance=instance,
             ledger_url=f"sqlite:///{tmp_path / 'ledger.sqlite'}",
         )
-
-
-PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5"
-PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
-
-
-def _pg_admin(statement: str) -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(PG_DSN)
-    try:
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
-
-
-@pytest.fixture
-def postgres_ledger_url() -> Iterator[str]:
-    """A ledger URL on the real PostgreSQL, in a schema of its own (fails if the server is down)."""
-    schema = f"pipeline_test_{uuid.uuid4().hex[:12]}"
-    _pg_admin(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        _pg_admin(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

@@ -11,8 +11,8 @@ from tests.pipeline.harness import Harness
 
 
 @pytest.mark.postgres
-def test_pipeline_on_a_postgres_ledger(harness: Harness, postgres_ledger_url: str) -> None:
-    harness.ledger_url = postgres_ledger_url
+def test_pipeline_on_a_postgres_ledger(harness: Harness, pg_url: str) -> None:
+    harness.ledger_url = pg_url
     files = sample_files()
     harness.put(files)
     defs = harness.defs(
@@ -24,7 +24,7 @@ def test_pipeline_on_a_postgres_ledger(harness: Harness, postgres_ledger_url: st
     assert len(runs) == 4 and sum(not run.success for run in runs) == 1
     for _ in range(3):
         assert all(run.success for run in harness.tick(defs, "job_status"))
-    ledger = Ledger(postgres_ledger_url, pipeline=harness.name)
+    ledger = Ledger(pg_url, pipeline=harness.name)
     assert ledger.counts().registered == len(files)
     assert ledger.counts().reconciles
     assert harness.emulator.duplicate_items() == 0
