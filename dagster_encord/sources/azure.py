@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,7 +33,7 @@ from dagster_encord.errors import (
     SourceError,
 )
 from dagster_encord.sources.base import READ_LIMIT, ObjectRecord
-from dagster_encord.sources.diagnostics import check_size, unreachable
+from dagster_encord.sources.diagnostics import check_size, translated_errors, unreachable
 from dagster_encord.sources.incremental import as_utc
 from dagster_encord.sources.listing import PagedSource
 from dagster_encord.sources.urls import decode_key, encode_key, strip_endpoint
@@ -163,17 +164,12 @@ class AzureSource(PagedSource):
             self.container.upload_blob(key, data, overwrite=True, content_settings=settings)
         return self.object_url(key)
 
-    @contextmanager
-    def translate_errors(self, prefix_or_key: str, key: str | None = None) -> Iterator[None]:
+    def translate_errors(
+        self, prefix_or_key: str, key: str | None = None
+    ) -> AbstractContextManager[None]:
         """Map SDK failures inside the block to the package's errors."""
         where = f"{self.account_url}/{self.container_name}/{prefix_or_key}"
-        try:
-            yield
-        except SourceError:
-            raise
-        except Exception as error:
-            _raise_translated(self, where, key, error)
-            raise
+        return translated_errors(where, key, partial(_raise_translated, self))
 
 
 def _raise_translated(source: AzureSource, where: str, key: str | None, error: Exception) -> None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
+from functools import partial
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -34,7 +35,7 @@ from dagster_encord.errors import (
     SourceError,
 )
 from dagster_encord.sources.base import READ_LIMIT, ObjectRecord
-from dagster_encord.sources.diagnostics import unreachable
+from dagster_encord.sources.diagnostics import translated_errors, unreachable
 from dagster_encord.sources.incremental import as_utc
 from dagster_encord.sources.listing import PagedSource
 from dagster_encord.sources.urls import (
@@ -192,16 +193,12 @@ class GCSSource(PagedSource):
             )
         return self.object_url(key)
 
-    @contextmanager
-    def translate_errors(self, prefix_or_key: str, key: str | None = None) -> Iterator[None]:
+    def translate_errors(
+        self, prefix_or_key: str, key: str | None = None
+    ) -> AbstractContextManager[None]:
         """Map SDK failures inside the block to the package's errors."""
-        try:
-            yield
-        except SourceError:
-            raise
-        except Exception as error:
-            _raise_translated(self, f"gs://{self.bucket_name}/{prefix_or_key}", key, error)
-            raise
+        where = f"gs://{self.bucket_name}/{prefix_or_key}"
+        return translated_errors(where, key, partial(_raise_translated, self))
 
 
 def _raise_translated(source: GCSSource, where: str, key: str | None, error: Exception) -> None:

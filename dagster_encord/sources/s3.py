@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
@@ -32,7 +33,7 @@ from botocore.config import Config
 
 from dagster_encord.errors import BadCredentialsError, ObjectNotFoundError, SourceError
 from dagster_encord.sources.base import READ_LIMIT, ObjectRecord
-from dagster_encord.sources.diagnostics import check_size, unreachable
+from dagster_encord.sources.diagnostics import check_size, translated_errors, unreachable
 from dagster_encord.sources.incremental import as_utc
 from dagster_encord.sources.listing import PagedSource
 from dagster_encord.sources.s3_errors import s3_error
@@ -244,16 +245,12 @@ class S3Source(PagedSource):
             return False
         return True
 
-    @contextmanager
-    def translate_errors(self, prefix_or_key: str, key: str | None = None) -> Iterator[None]:
+    def translate_errors(
+        self, prefix_or_key: str, key: str | None = None
+    ) -> AbstractContextManager[None]:
         """Map SDK failures inside the block to the package's errors."""
-        try:
-            yield
-        except SourceError:
-            raise
-        except Exception as error:
-            _raise_translated(self, f"s3://{self.bucket}/{prefix_or_key}", key, error)
-            raise
+        where = f"s3://{self.bucket}/{prefix_or_key}"
+        return translated_errors(where, key, partial(_raise_translated, self))
 
 
 def _raise_translated(source: S3Source, where: str, key: str | None, error: Exception) -> None:
