@@ -28,6 +28,24 @@ class PipelineAssets:
         return [self.manifest_chunks, self.upload_jobs, self.registered_files]
 
 
+def listing_metadata(result: steps.IngestResult, source_url: str) -> dict[str, Any]:
+    """What a `bucket_listing` materialization reports, from the asset or the sensor."""
+    diff, plan = result.diff, result.plan
+    return {
+        "files": diff.listed,
+        "bytes": result.listed_bytes,
+        "new_files": diff.new,
+        "changed_files": diff.changed,
+        "deleted_files": diff.deleted,
+        "chunks_planned": len(plan.chunks),
+        "files_planned": plan.planned_files,
+        "files_skipped": len(plan.skipped),
+        "groups_held": len(plan.held),
+        "seconds": round(result.seconds, 3),
+        "source": dg.MetadataValue.url(source_url),
+    }
+
+
 def build_pipeline_assets(
     names: PipelineNames,
     settings: steps.IngestionSettings,
@@ -54,21 +72,7 @@ def build_pipeline_assets(
             f"{diff.listed} objects listed: {diff.new} new, {diff.changed} changed, "
             f"{diff.deleted} deleted; {len(plan.chunks)} chunks planned"
         )
-        return dg.MaterializeResult(
-            metadata={
-                "files": diff.listed,
-                "bytes": result.listed_bytes,
-                "new_files": diff.new,
-                "changed_files": diff.changed,
-                "deleted_files": diff.deleted,
-                "chunks_planned": len(plan.chunks),
-                "files_planned": plan.planned_files,
-                "files_skipped": len(plan.skipped),
-                "groups_held": len(plan.held),
-                "seconds": round(result.seconds, 3),
-                "source": dg.MetadataValue.url(settings.source_url),
-            }
-        )
+        return dg.MaterializeResult(metadata=listing_metadata(result, settings.source_url))
 
     @dg.asset(
         key=names.key("manifest_chunks"),

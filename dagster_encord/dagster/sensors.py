@@ -21,6 +21,7 @@ from datetime import datetime
 import dagster as dg
 
 from dagster_encord.dagster import steps
+from dagster_encord.dagster.assets import listing_metadata
 from dagster_encord.dagster.naming import PipelineNames, partition_requests
 from dagster_encord.errors import EncordRateLimitedError
 from dagster_encord.ledger import Ledger
@@ -95,10 +96,22 @@ def build_sensors(
                 seen[0] += len(page)
                 yield page
 
-        steps.ingest_and_plan(settings, ledger, pages(), complete=False)
+        result = steps.ingest_and_plan(settings, ledger, pages(), complete=False)
         waiting, runs = _chunk_runs(names, settings, ledger)
+        # The sensor did the asset's work for the new objects: show it on `bucket_listing`.
+        events = (
+            [
+                dg.AssetMaterialization(
+                    asset_key=names.key("bucket_listing"),
+                    metadata={**listing_metadata(result, settings.source_url), "incremental": True},
+                )
+            ]
+            if seen[0]
+            else []
+        )
         return dg.SensorResult(
             run_requests=runs,
+            asset_events=events,
             dynamic_partitions_requests=partition_requests(
                 names.partitions, waiting, names.partition_batch_size
             ),
