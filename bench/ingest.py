@@ -5,7 +5,8 @@
 The pipeline is `build_encord_ingestion` driven the way the daemon drives it: one tick of the
 new-objects sensor, one in-process run per chunk (run key = chunk id), then job-status ticks.
 Every file carries clientMetadata, put inline in the manifests. Each planner budget (images per
-chunk at most; content-defined chunks average less) runs against a fresh folder and ledger.
+chunk at most; the default dense packing fills chunks to about 0.9 of it) runs against a fresh
+folder and ledger.
 
 Baseline, measured in the same run against the same emulator: the flow in Encord's docs, for the
 same files in a second folder: one registration job, then one metadata call per item

@@ -12,19 +12,21 @@ from typing import Any
 
 import dagster as dg
 
+from dagster_encord.encord_client.frame_ops import execute_frame_upserts
 from dagster_encord.encord_client.metadata_ops import (
     UpsertReport,
     execute_upserts,
     iter_folder_metadata,
     sync_schema,
 )
-from dagster_encord.metadata.ledger_io import record_upsert_outcome, updates_from_ledger
+from dagster_encord.metadata.frames import CollectedUpdates, plan_frames
+from dagster_encord.metadata.ledger_io import collect_from_ledger, record_upsert_outcome
 from dagster_encord.metadata.schema import DeclaredSchema
 from dagster_encord.metadata.sources import MetadataProvider
 from dagster_encord.metadata.upsert import MetadataUpdate, UpsertMode, plan_upserts
 from dagster_encord.metadata.validate import MetadataValidator
 
-UpdatesFn = Callable[[dg.AssetExecutionContext], Iterable[MetadataUpdate]]
+UpdatesFn = Callable[[dg.AssetExecutionContext], Iterable[MetadataUpdate] | CollectedUpdates]
 OutcomeFn = Callable[[dg.AssetExecutionContext, UpsertReport], None]
 MAX_LISTED_VIOLATIONS = 50
 
@@ -92,9 +94,10 @@ def build_metadata_upserts_asset(
     """The asset that upserts metadata of registered files whose metadata changed.
 
     `collect_updates(context)` yields a `MetadataUpdate` per file (item uuid and the ledger's
-    previous fingerprint included); `record_outcome(context, report)` stores per-item errors and
-    new fingerprints (in the ledger). `reregister` mode needs `folder` and `integration` (uuids
-    or titles).
+    previous fingerprint included), or returns `CollectedUpdates` whose `frames` are patched on
+    the frames of group items afterwards (patch, read back, verify; `report.frames`);
+    `record_outcome(context, report)` stores per-item errors and new fingerprints (in the
+    ledger). `reregister` mode needs `folder` and `integration` (uuids or titles).
     `other_resource_keys` are resources those callables read from `context.resources`.
     """
     validator = MetadataValidator(schema)
@@ -110,12 +113,21 @@ def build_metadata_upserts_asset(
     )
     def metadata_upserts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         client = getattr(context.resources, encord_resource_key).get_client()
-        plan = plan_upserts(collect_updates(context), mode=mode, validator=validator)
+        collected = collect_updates(context)
+        if not isinstance(collected, CollectedUpdates):
+            collected = CollectedUpdates(tuple(collected))
+        plan = plan_upserts(collected.updates, mode=mode, validator=validator)
         report = execute_upserts(client, plan, folder=folder, integration=integration)
+        frames = plan_frames(collected.frames, validator=validator)
+        if frames.patches or frames.rejected:
+            report.frames = execute_frame_upserts(client, frames)
         if record_outcome is not None:
             record_outcome(context, report)
+        frame_errors = report.frames.errors if report.frames is not None else {}
         for url, message in list(report.errors.items())[:MAX_LISTED_VIOLATIONS]:
             context.log.warning("metadata upsert failed for %s: %s", url, message)
+        for url, message in list(frame_errors.items())[:MAX_LISTED_VIOLATIONS]:
+            context.log.warning("per-frame metadata upsert failed for %s: %s", url, message)
         return dg.MaterializeResult(
             metadata={
                 "mode": mode,
@@ -127,6 +139,9 @@ def build_metadata_upserts_asset(
                 "verified": report.verified,
                 "skipped_by_fingerprint": len(report.skipped),
                 "inline_new_files": len(plan.inline),
+                "frames_patched": report.frames.patched if report.frames is not None else 0,
+                "frames_verified": len(report.frames.verified) if report.frames is not None else 0,
+                "frames_failed": len(frame_errors),
             }
         )
 
@@ -193,7 +208,8 @@ def build_metadata_definitions(
     `[pipeline, "metadata_upserts"]` in group `pipeline`, with the conforms check.
 
     The upserts read registered files from the ledger (`LedgerResource.get_ledger(pipeline)`),
-    take their metadata from `provider`, and record per-file outcomes back in the ledger.
+    take their metadata from `provider`, and record per-file outcomes back in the ledger. Keys the
+    members of an image group or sequence do not share are patched on each member's frame.
     `upstream` (e.g. the `registered_files` asset key) becomes a dependency of the upserts.
     """
 
@@ -212,7 +228,7 @@ def build_metadata_definitions(
     )
     upserts_asset = build_metadata_upserts_asset(
         schema,
-        collect_updates=lambda context: updates_from_ledger(ledger_of(context), provider),
+        collect_updates=lambda context: collect_from_ledger(ledger_of(context), provider),
         record_outcome=record,
         mode=mode,
         folder=folder,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from dagster_encord.encord_client.client import EncordClient, translate_sdk_error
 from dagster_encord.encord_client.jobs import FINISHED_STATUSES, JobState
 from dagster_encord.errors import EncordError, SchemaError
+from dagster_encord.metadata.frames import FrameReport
 from dagster_encord.metadata.schema import (
     DeclaredSchema,
     LiveKey,
@@ -340,6 +341,7 @@ class UpsertReport:
     stored: dict[str, dict[str, Any]] = field(default_factory=dict)
     sent: dict[str, dict[str, Any]] = field(default_factory=dict)
     upload_job_id: str | None = None
+    frames: FrameReport | None = None  # per-frame upserts of group items, when any
 
 
 def execute_upserts(

@@ -30,7 +30,7 @@ def test_new_objects_sensor_runs_one_chunk_per_run_key_and_picks_up_new_files(
     defs = harness.defs(planner={"budget": {"image": 2}})
     result = harness.evaluate(defs, "new_objects")
     keys = [request.run_key for request in result.run_requests or ()]
-    assert len(keys) >= 3  # 5 images, at most 2 per chunk (content-defined boundaries)
+    assert len(keys) >= 3  # 5 images, at most 2 per chunk (dense packing: budget and anchors)
     assert len(set(keys)) == len(keys)
     assert keys == [request.partition_key for request in result.run_requests or ()]
     assert set(keys) == set(harness.chunk_ids())
