@@ -9,7 +9,7 @@ from typing import Any
 
 from dagster_encord.emulator.context import Ctx
 from dagster_encord.emulator.records import Dataset, Project
-from dagster_encord.emulator.wire import ApiError
+from dagster_encord.emulator.wire import ApiError, found_or_403
 
 LegacyHandler = Callable[[Ctx, dict[str, Any]], Any]
 
@@ -21,19 +21,11 @@ def resource_id(ctx: Ctx, expected: str) -> str:
 
 
 def dataset_or_403(ctx: Ctx) -> Dataset:
-    dataset_hash = resource_id(ctx, "dataset")
-    dataset = ctx.state.datasets.get(dataset_hash)
-    if dataset is None:
-        raise ApiError(403, f"dataset {dataset_hash} does not exist or you have no access to it")
-    return dataset
+    return found_or_403(ctx.state.datasets, resource_id(ctx, "dataset"), "dataset")
 
 
 def project_or_403(ctx: Ctx) -> Project:
-    project_hash = resource_id(ctx, "project")
-    project = ctx.state.projects.get(project_hash)
-    if project is None:
-        raise ApiError(403, f"project {project_hash} does not exist or you have no access to it")
-    return project
+    return found_or_403(ctx.state.projects, resource_id(ctx, "project"), "project")
 
 
 def payload_of(values: dict[str, Any]) -> dict[str, Any]:

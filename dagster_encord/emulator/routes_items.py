@@ -13,7 +13,7 @@ from dagster_encord.emulator.manifest import check_metadata_size
 from dagster_encord.emulator.metadata import check_item_metadata
 from dagster_encord.emulator.records import Item, now_iso
 from dagster_encord.emulator.routes_storage import bulk_patches, folder_or_403
-from dagster_encord.emulator.wire import ApiError, item_json
+from dagster_encord.emulator.wire import ApiError, found_or_403, item_json
 
 ITEM_PATCH_FIELDS = {
     "name",
@@ -26,10 +26,7 @@ ITEM_PATCH_FIELDS = {
 
 
 def item_or_403(ctx: Ctx, item_uuid: str) -> Item:
-    item = ctx.state.items.get(item_uuid)
-    if item is None:
-        raise ApiError(403, f"storage item {item_uuid} does not exist or you have no access to it")
-    return item
+    return found_or_403(ctx.state.items, item_uuid, "storage item")
 
 
 def _listing(ctx: Ctx, folder_uuids: list[str]) -> list[str]:

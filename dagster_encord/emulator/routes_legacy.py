@@ -17,7 +17,7 @@ from dagster_encord.emulator.legacy import (
 from dagster_encord.emulator.manifest import check_metadata_size
 from dagster_encord.emulator.metadata import check_item_metadata
 from dagster_encord.emulator.records import DataRow, Ontology, Project, new_uuid, now_iso
-from dagster_encord.emulator.wire import ApiError, data_row_json, dataset_type
+from dagster_encord.emulator.wire import ApiError, data_row_json, dataset_type, found_or_403
 
 # --- datasets ------------------------------------------------------------------------------
 
@@ -86,11 +86,7 @@ def link_items(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]]:
         new_rows: list[DataRow] = []
         items = []
         for item_uuid in map(str, item_uuids):
-            item = ctx.state.items.get(item_uuid)
-            if item is None:
-                raise ApiError(
-                    403, f"storage item {item_uuid} does not exist or you have no access to it"
-                )
+            item = found_or_403(ctx.state.items, item_uuid, "storage item")
             if item_uuid in linked and behaviour == "FAIL":
                 raise ApiError(
                     409, f"storage item {item_uuid} is already in dataset {dataset.uuid}"
@@ -166,16 +162,10 @@ def create_project(ctx: Ctx, values: dict[str, Any]) -> str:
     stamp = now_iso()
     with ctx.state.lock:
         for dataset_hash in dataset_hashes:
-            if dataset_hash not in ctx.state.datasets:
-                raise ApiError(
-                    403, f"dataset {dataset_hash} does not exist or you have no access to it"
-                )
+            found_or_403(ctx.state.datasets, dataset_hash, "dataset")
         ontology_hash = payload.get("ontology_hash")
         if ontology_hash:
-            if ontology_hash not in ctx.state.ontologies:
-                raise ApiError(
-                    403, f"ontology {ontology_hash} does not exist or you have no access to it"
-                )
+            found_or_403(ctx.state.ontologies, ontology_hash, "ontology")
         else:
             ontology = Ontology(
                 new_uuid(), title, "", {"objects": [], "classifications": []}, stamp, stamp
@@ -201,10 +191,7 @@ def add_project_datasets(ctx: Ctx, values: dict[str, Any]) -> bool:
     with ctx.state.lock:
         project = project_or_403(ctx)
         for dataset_hash in hashes:
-            if dataset_hash not in ctx.state.datasets:
-                raise ApiError(
-                    403, f"dataset {dataset_hash} does not exist or you have no access to it"
-                )
+            found_or_403(ctx.state.datasets, dataset_hash, "dataset")
             if dataset_hash not in project.dataset_hashes:
                 project.dataset_hashes.append(dataset_hash)
         project.last_edited_at = now_iso()

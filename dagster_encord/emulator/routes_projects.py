@@ -6,7 +6,7 @@ from typing import Any
 
 from dagster_encord.emulator.context import Ctx
 from dagster_encord.emulator.records import Dataset, Folder, Ontology, Project, new_uuid, now_iso
-from dagster_encord.emulator.wire import OWNER, ApiError
+from dagster_encord.emulator.wire import OWNER, ApiError, found_or_403
 
 
 def create_dataset(ctx: Ctx) -> dict[str, Any]:
@@ -66,10 +66,7 @@ def project_json(ctx: Ctx, project: Project) -> dict[str, Any]:
 
 
 def project_or_403(ctx: Ctx, project_hash: str) -> Project:
-    project = ctx.state.projects.get(project_hash)
-    if project is None:
-        raise ApiError(403, f"project {project_hash} does not exist or you have no access to it")
-    return project
+    return found_or_403(ctx.state.projects, project_hash, "project")
 
 
 def get_project(ctx: Ctx) -> dict[str, Any]:

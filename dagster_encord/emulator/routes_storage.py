@@ -9,7 +9,7 @@ from typing import Any
 
 from dagster_encord.emulator.context import Ctx
 from dagster_encord.emulator.records import Folder, new_uuid, now_iso
-from dagster_encord.emulator.wire import ApiError, folder_json
+from dagster_encord.emulator.wire import ApiError, folder_json, found_or_403
 
 BULK_LIMIT = 1000
 FOLDER_PATCH_FIELDS = {"name", "description", "clientMetadata"}
@@ -28,10 +28,7 @@ SUMMARY_FIELDS = {
 
 
 def folder_or_403(ctx: Ctx, folder_uuid: str) -> Folder:
-    folder = ctx.state.folders.get(folder_uuid)
-    if folder is None:
-        raise ApiError(403, f"folder {folder_uuid} does not exist or you have no access to it")
-    return folder
+    return found_or_403(ctx.state.folders, folder_uuid, "folder")
 
 
 # --- folders -------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 import orjson
 from starlette.responses import Response
@@ -65,6 +66,17 @@ class ApiError(Exception):
     @property
     def legacy_code(self) -> str:
         return self.LEGACY_CODES.get(self.status, "UNKNOWN_ERROR")
+
+
+_Record = TypeVar("_Record")
+
+
+def found_or_403(table: Mapping[str, _Record], key: str, what: str) -> _Record:
+    """`table[key]`, or the 403 Encord answers for a `what` that is missing or not visible."""
+    record = table.get(key)
+    if record is None:
+        raise ApiError(403, f"{what} {key} does not exist or you have no access to it")
+    return record
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
