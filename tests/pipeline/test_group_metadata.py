@@ -47,7 +47,7 @@ def _frames(harness: Harness, key: str, group_uuid: str) -> dict[str, Any]:
     """Frame URL -> the frame's storage item, read through the encord SDK."""
     user = EncordUserClient.create_with_ssh_private_key(key, domain=harness.emulator.domain)
     group = user.get_storage_item(group_uuid)
-    return {child.url: child for child in group.get_child_items()}
+    return {child.url or child.name: child for child in group.get_child_items()}
 
 
 def test_per_frame_metadata_is_patched_and_only_a_changed_frame_is_resent(
