@@ -12,7 +12,11 @@ from dagster_encord.emulator.groups import child_items
 from dagster_encord.emulator.manifest import check_metadata_size
 from dagster_encord.emulator.metadata import check_item_metadata
 from dagster_encord.emulator.records import Item, now_iso
-from dagster_encord.emulator.routes_storage import bulk_patches, folder_or_403
+from dagster_encord.emulator.routes_storage import (
+    bulk_patches,
+    folder_or_403,
+    patch_name_and_description,
+)
 from dagster_encord.emulator.wire import ApiError, found_or_403, item_json
 
 ITEM_PATCH_FIELDS = {
@@ -110,21 +114,8 @@ def get_child_items(ctx: Ctx) -> dict[str, Any]:
         return {"results": [item_json(child, sign) for child in child_items(ctx.state, item)]}
 
 
-def _apply_item_patch(ctx: Ctx, item: Item, patch: Any, where: str) -> None:
-    if not isinstance(patch, dict):
-        raise ApiError(400, f"{where} must be a JSON object")
-    for key in patch:
-        if key not in ITEM_PATCH_FIELDS:
-            raise ApiError(
-                400,
-                f"{where}: unknown field '{key}' (allowed: {', '.join(sorted(ITEM_PATCH_FIELDS))})",
-            )
-    if "name" in patch:
-        if not isinstance(patch["name"], str) or not patch["name"]:
-            raise ApiError(400, f"{where}.name must be a non-empty string")
-        item.name = patch["name"]
-    if "description" in patch:
-        item.description = str(patch["description"] or "")
+def _apply_item_patch(ctx: Ctx, item: Item, body: Any, where: str) -> None:
+    patch = patch_name_and_description(item, body, where, ITEM_PATCH_FIELDS)
     if "clientMetadata" in patch:
         metadata = patch["clientMetadata"]
         if not isinstance(metadata, dict):

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from dagster_encord.emulator.context import Ctx
-from dagster_encord.emulator.records import Folder, new_uuid, now_iso
+from dagster_encord.emulator.records import Folder, Item, new_uuid, now_iso
 from dagster_encord.emulator.wire import ApiError, folder_json, found_or_403
 
 BULK_LIMIT = 1000
@@ -85,18 +85,32 @@ def get_folder(ctx: Ctx) -> dict[str, Any]:
         return folder_json(ctx.state, folder_or_403(ctx, ctx.path_params["folder_uuid"]))
 
 
-def _apply_folder_patch(folder: Folder, patch: Any, where: str) -> None:
+def patch_name_and_description(
+    record: Folder | Item, patch: Any, where: str, allowed: set[str]
+) -> dict[str, Any]:
+    """Check that `patch` is an object of `allowed` fields; apply its name and description.
+
+    Returns the patch for the caller's other fields. Pass a copy of the stored record: a later
+    field may still be invalid.
+    """
     if not isinstance(patch, dict):
         raise ApiError(400, f"{where} must be a JSON object")
     for key in patch:
-        if key not in FOLDER_PATCH_FIELDS:
-            raise ApiError(400, f"{where}: unknown field '{key}'")
+        if key not in allowed:
+            raise ApiError(
+                400, f"{where}: unknown field '{key}' (allowed: {', '.join(sorted(allowed))})"
+            )
     if "name" in patch:
         if not isinstance(patch["name"], str) or not patch["name"]:
             raise ApiError(400, f"{where}.name must be a non-empty string")
-        folder.name = patch["name"]
+        record.name = patch["name"]
     if "description" in patch:
-        folder.description = str(patch["description"] or "")
+        record.description = str(patch["description"] or "")
+    return patch
+
+
+def _apply_folder_patch(folder: Folder, body: Any, where: str) -> None:
+    patch = patch_name_and_description(folder, body, where, FOLDER_PATCH_FIELDS)
     if "clientMetadata" in patch:
         if patch["clientMetadata"] is not None and not isinstance(patch["clientMetadata"], dict):
             raise ApiError(400, f"{where}.clientMetadata must be an object")

@@ -3,7 +3,10 @@ summary, bulk get/patch, deletion."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+import requests
 from encord import EncordUserClient
 from encord.exceptions import AuthorisationError, InvalidArgumentsError
 from encord.http.bundle import Bundle
@@ -137,3 +140,55 @@ def test_single_update_and_delete(
 def test_bad_folder_input_names_the_field(encord_user_client: EncordUserClient) -> None:
     with pytest.raises(InvalidArgumentsError, match="name"):
         encord_user_client.create_storage_folder("")
+
+
+def _signed_patch(domain: str, ssh_key: str, path: str, body: dict[str, Any]) -> requests.Response:
+    """A PATCH signed the way the SDK signs, with a body the SDK would never send."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from encord.http.v2.request_signer import sign_request
+
+    private = serialization.load_ssh_private_key(ssh_key.encode(), None)
+    assert isinstance(private, Ed25519PrivateKey)
+    key_id = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        .hex()
+    )
+    prepared = requests.Request("PATCH", f"{domain}{path}", json=body).prepare()
+    return requests.Session().send(sign_request(prepared, key_id, private), timeout=10)
+
+
+def test_bad_patches_name_the_field_and_change_nothing(
+    encord_emulator: EncordEmulator,
+    encord_user_client: EncordUserClient,
+    encord_ssh_key: str,
+    encord_integration: str,
+) -> None:
+    folder = encord_user_client.create_storage_folder("patched")
+    registered = register_images(encord_user_client, folder, encord_integration, 1)
+    item_uuid = registered.items_with_names[0].item_uuid
+    item_name = encord_user_client.get_storage_item(item_uuid).name
+    folder_path = f"/v2/public/storage/folders/{folder.uuid}"
+    item_path = f"{folder_path}/items/{item_uuid}"
+
+    for path, allowed in (
+        (folder_path, "clientMetadata, description, name"),
+        (item_path, "clientMetadata, description, name, sceneLayout"),
+    ):
+        response = _signed_patch(encord_emulator.domain, encord_ssh_key, path, {"colour": "red"})
+        assert response.status_code == 400
+        message = response.json()["message"]
+        assert "request body: unknown field 'colour'" in message
+        assert f"(allowed: {allowed}" in message
+        # A valid name followed by an invalid field: the name is not applied either.
+        bad = {"name": "renamed", "clientMetadata": 5}
+        response = _signed_patch(encord_emulator.domain, encord_ssh_key, path, bad)
+        assert response.status_code == 400
+        assert "request body.clientMetadata must be" in response.json()["message"]
+        response = _signed_patch(encord_emulator.domain, encord_ssh_key, path, {"name": ""})
+        assert response.status_code == 400
+        assert "request body.name must be a non-empty string" in response.json()["message"]
+
+    assert encord_user_client.get_storage_folder(folder.uuid).name == "patched"
+    assert encord_user_client.get_storage_item(item_uuid).name == item_name
