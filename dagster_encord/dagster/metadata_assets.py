@@ -118,8 +118,10 @@ def build_metadata_upserts_asset(
             collected = CollectedUpdates(tuple(collected))
         plan = plan_upserts(collected.updates, mode=mode, validator=validator)
         report = execute_upserts(client, plan, folder=folder, integration=integration)
-        frames = plan_frames(collected.frames, validator=validator)
-        if frames.patches or frames.rejected:
+        if collected.frames:
+            # Also when no frame needs a patch: changed members' fingerprints are recorded
+            # from the frame report (no request is made then).
+            frames = plan_frames(collected.frames, validator=validator)
             report.frames = execute_frame_upserts(client, frames)
         if record_outcome is not None:
             record_outcome(context, report)

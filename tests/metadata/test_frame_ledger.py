@@ -125,3 +125,19 @@ def test_invalid_frames_are_rejected_and_recorded_on_their_member_file(tmp_path:
     bad = ledger.file(KEYS[1])
     assert bad is not None and bad.error_class == METADATA_ERROR_CLASS
     assert bad.state == "registered" and "'hail'" in (bad.error_message or "")
+
+
+def test_a_group_part_change_without_frame_keys_records_every_member(tmp_path: Path) -> None:
+    ledger = _group_ledger(tmp_path, {"site": "A"})
+    metadata = {key: {"site": "B"} for key in KEYS}
+    collected = collect_from_ledger(ledger, _provider(metadata))
+    (frames,) = collected.frames
+    assert frames.frames == {} and set(frames.fingerprints) == set(URLS)
+    plan = plan_frames(collected.frames)
+    assert plan.patches == {}
+    report = UpsertReport(mode="patch", sent={URLS[0]: {"site": "B"}})
+    report.frames = FrameReport(plan=plan)
+    assert record_upsert_outcome(ledger, report) == (3, 0)
+    assert collect_from_ledger(ledger, _provider(metadata)).frames == ()
+    (group,) = collect_from_ledger(ledger, _provider(metadata)).updates
+    assert plan_upserts([group]).unchanged == (URLS[0],)

@@ -80,7 +80,9 @@ def test_per_frame_metadata_is_patched_and_only_a_changed_frame_is_resent(
         f.client_metadata == {} for f in _frames(harness, encord_ssh_key, group_uuid).values()
     )
 
+    harness.emulator.reset_counters()
     meta = _materialize(harness, defs, "metadata_upserts")
+    assert harness.emulator.counters()[PATCH] == 1  # the three frames in one bulk patch
     assert (meta["frames_patched"].value, meta["frames_verified"].value) == (3, 3)
     assert meta["frames_failed"].value == 0
     frames = _frames(harness, encord_ssh_key, group_uuid)
