@@ -52,9 +52,9 @@ def test_rejected_and_malformed_keys_are_not_quoted(
     resource = EncordResource(ssh_private_key=unregistered, domain=encord_emulator.domain)
     with pytest.raises(EncordError) as rejected:
         resource.get_client().resolve_folder("00000000-0000-4000-8000-000000000000")
-    malformed = (
-        "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-key-AAAA\n-----END OPENSSH PRIVATE KEY-----"
-    )
+    # Armour intact, body garbled: the SDK's parse error must not quote it.
+    lines = unregistered.splitlines()
+    malformed = "\n".join([lines[0], lines[1][::-1], lines[-1]])
     with pytest.raises(EncordAuthError) as bad:
         EncordResource(ssh_private_key=malformed, domain=encord_emulator.domain).get_client()
     for error, key in ((rejected.value, unregistered), (bad.value, malformed)):
