@@ -36,7 +36,7 @@ from dagster_encord.sources.base import READ_LIMIT, ObjectRecord
 from dagster_encord.sources.diagnostics import check_size, translated_errors, unreachable
 from dagster_encord.sources.incremental import as_utc
 from dagster_encord.sources.listing import PagedSource
-from dagster_encord.sources.s3_errors import s3_error
+from dagster_encord.sources.s3_errors import missing_credentials, s3_error
 from dagster_encord.sources.urls import (
     decode_key,
     encode_key,
@@ -273,10 +273,7 @@ def _raise_translated(source: S3Source, where: str, key: str | None, error: Exce
         error,
         botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError,
     ):
-        raise BadCredentialsError(
-            f"no usable AWS credentials for {where}: set AWS_ACCESS_KEY_ID and "
-            "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run with an IAM role"
-        ) from None
+        raise missing_credentials(where) from None
     if isinstance(error, _CONNECTION_ERRORS):
         raise unreachable(
             where, endpoint or source.default_endpoint, type(error).__name__

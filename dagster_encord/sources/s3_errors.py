@@ -33,6 +33,14 @@ _XML_CODE = re.compile(r"<Code>([A-Za-z0-9]+)</Code>")
 _UNREACHABLE_HINTS = ("error sending request", "connection refused", "tcp connect", "dns error")
 
 
+def missing_credentials(where: str) -> BadCredentialsError:
+    """No credentials anywhere in boto3's chain (env, profile, SSO, container or instance role)."""
+    return BadCredentialsError(
+        f"no usable AWS credentials for {where}: set AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run with an IAM role"
+    )
+
+
 def s3_error(
     code: str,
     *,

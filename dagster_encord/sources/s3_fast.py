@@ -28,7 +28,12 @@ from obstore.store import S3Store
 from dagster_encord.errors import SourceError
 from dagster_encord.sources.base import ObjectRecord
 from dagster_encord.sources.diagnostics import unreachable
-from dagster_encord.sources.s3_errors import code_from_message, looks_unreachable, s3_error
+from dagster_encord.sources.s3_errors import (
+    code_from_message,
+    looks_unreachable,
+    missing_credentials,
+    s3_error,
+)
 
 if TYPE_CHECKING:
     from dagster_encord.sources.s3 import S3Source
@@ -39,6 +44,9 @@ class ObstoreLister:
 
     def __init__(self, source: S3Source) -> None:
         self.source = source
+        # obstore's boto3 provider raises a bare ValueError when the chain finds nothing.
+        if source.session.get_credentials() is None:
+            raise missing_credentials(source.url)
         options: dict[str, Any] = {"region": source.region}
         if source.endpoint_url:
             options["endpoint"] = source.endpoint_url

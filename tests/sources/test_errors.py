@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -151,6 +152,22 @@ def test_s3_access_denied(engine: str, s3_auth_server: S3AuthServer) -> None:
         all_records(source)
     with pytest.raises(AccessDeniedError, match="s3:GetObject"):
         source.read_bytes("images/meta.json")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_s3_without_any_credentials(
+    engine: str, s3_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "absent"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "absent"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never ask 169.254.169.254
+    source = open_source("s3://some-bucket", endpoint_url=s3_server, engine=engine)
+    with pytest.raises(
+        BadCredentialsError, match=r"no usable AWS credentials for s3://some-bucket"
+    ):
+        next(iter(source.list_pages()))
 
 
 def test_s3_missing_profile_is_a_credentials_error(s3_server: str) -> None:
