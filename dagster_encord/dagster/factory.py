@@ -161,9 +161,13 @@ def _inline_metadata(
     schema: DeclaredSchema | None, provider: MetadataProvider | None
 ) -> dict[str, Any]:
     """Planner hooks that put the provider's metadata in the manifests (validated if a schema
-    is given), so registering a file needs no metadata call afterwards."""
+    is given), so registering a file needs no metadata call afterwards; the provider's own
+    metadata objects (sidecars, a mapping file) are kept out of registration."""
     if provider is None:
         return {}
+    from dagster_encord.metadata.sources import metadata_object_filter
+
+    is_metadata_object = metadata_object_filter(provider)
     if schema is None:
         from dagster_encord.metadata.sources import group_metadata
 
@@ -171,7 +175,11 @@ def _inline_metadata(
             shared, _per_frame = group_metadata([provider.metadata_for(m) for m in members])
             return shared or None
 
-        return {"metadata_for": provider.metadata_for, "group_metadata_for": group_for}
+        return {
+            "metadata_for": provider.metadata_for,
+            "group_metadata_for": group_for,
+            "is_metadata_object": is_metadata_object,
+        }
     from dagster_encord.metadata.planning import (
         validated_group_metadata_for,
         validated_metadata_for,
@@ -182,6 +190,7 @@ def _inline_metadata(
     return {
         "metadata_for": validated_metadata_for(provider, validator),
         "group_metadata_for": validated_group_metadata_for(provider, validator),
+        "is_metadata_object": is_metadata_object,
     }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -51,6 +51,8 @@ class IngestionSettings:
     # clientMetadata put inline in the manifests at planning time (one file / one group).
     metadata_for: MetadataFor | None = None
     group_metadata_for: GroupMetadataFor | None = None
+    # Keys the metadata provider reads (sidecars, a mapping file): listed, never registered.
+    is_metadata_object: Callable[[str], bool] | None = None
 
     def open_source(self) -> Source:
         return open_source(self.source_url, **dict(self.source_options))
@@ -82,9 +84,13 @@ def ingest_and_plan(
 
     def counted() -> Iterable[Sequence[ObjectRecord]]:
         nonlocal listed_bytes
+        is_metadata = settings.is_metadata_object
         for page in pages:
-            listed_bytes += sum(record.size for record in page)
-            yield page
+            data = (
+                [record for record in page if not is_metadata(record.key)] if is_metadata else page
+            )
+            listed_bytes += sum(record.size for record in data)
+            yield data
 
     diff = ledger.ingest(counted(), settings.source_url, complete=complete)
     outcome = plan(settings, ledger)

@@ -36,6 +36,13 @@ class MetadataProvider(Protocol):
     def metadata_for(self, record: ObjectRecord) -> Metadata | None: ...
 
 
+def metadata_object_filter(provider: object) -> Callable[[str], bool] | None:
+    """The provider's own test for keys it reads as metadata (sidecars, a mapping file), if it
+    has one: such objects are metadata, never registered in Encord as data."""
+    test = getattr(provider, "is_metadata_object", None)
+    return test if callable(test) else None
+
+
 # --- coercion of text values --------------------------------------------------------------------
 
 
@@ -107,8 +114,10 @@ class SidecarJson:
         return sidecar_key(record.key, naming=self.naming, suffix=self.suffix)
 
     def is_sidecar(self, key: str) -> bool:
-        """Sidecars are metadata, not data: the planner leaves them out of registration."""
+        """Sidecars are metadata, not data: the pipeline leaves them out of registration."""
         return key.endswith(self.suffix)
+
+    is_metadata_object = is_sidecar
 
     def metadata_for(self, record: ObjectRecord) -> Metadata | None:
         key = self.sidecar_for(record)
@@ -159,6 +168,10 @@ class MappingFile:
         rows = self.rows()
         found = rows.get(record.key)
         return found if found is not None else rows.get(record.object_url)
+
+    def is_metadata_object(self, key: str) -> bool:
+        """The mapping file itself is metadata, not data."""
+        return key == self.path.lstrip("/")
 
     def rows(self) -> dict[str, Metadata]:
         with self._lock:  # `MetadataSources.collect` calls from several threads
@@ -308,6 +321,9 @@ class MetadataSources:
 
     providers: Sequence[MetadataProvider]
     max_workers: int = 16
+
+    def is_metadata_object(self, key: str) -> bool:
+        return any(test(key) for test in map(metadata_object_filter, self.providers) if test)
 
     def metadata_for(self, record: ObjectRecord) -> Metadata | None:
         merged: Metadata = {}
