@@ -1,5 +1,7 @@
 """Persisting a plan: pending files out of the ledger in key order, chunks and assignments in.
 
+`plan_pending` runs a `ManifestPlanner` over the pending files inside the caller's transaction.
+
 Chunk rows and file assignments are buffered and written in batches (one executemany each); the
 files table is updated once at the end from the assignment scratch table. A content-derived
 chunk id already used by an earlier chunk (the same files retried) gets a `-rN` suffix, so chunk
@@ -11,18 +13,19 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
 from dagster_encord.ledger.listing import can_copy, copy_rows, reset_scratch
-from dagster_encord.ledger.models import PlannedChunk
+from dagster_encord.ledger.models import PlannedChunk, PlanOutcome
 from dagster_encord.ledger.tables import assignment_scratch, chunks, files
 from dagster_encord.planner.chunking import Chunk
 from dagster_encord.planner.classify import SkippedFile
 from dagster_encord.planner.manifest import ManifestItem
+from dagster_encord.planner.plan import ManifestPlanner
 from dagster_encord.sources.base import ObjectRecord
 
 PENDING_FOR_PLAN = ("discovered", "skipped")
@@ -178,3 +181,29 @@ class PlanWriter:
             chunk_id = f"{base}-r{attempt}"
         self._taken.add(chunk_id)
         return chunk_id
+
+
+def plan_pending(
+    conn: Connection,
+    pipeline: str,
+    batch_size: int,
+    planner: ManifestPlanner,
+    on_chunk: Callable[[PlannedChunk, Chunk], None] | None,
+) -> PlanOutcome:
+    """Run `planner` over the pending files and persist its chunks and skips on `conn`."""
+    outcome = PlanOutcome(chunks=[], skipped=[], held=[], warnings=[])
+    writer = PlanWriter(conn, pipeline, batch_size)
+    records = pending_records(conn, pipeline, batch_size)
+    for chunk in planner.iter_chunks(records, presorted=True):
+        planned = writer.add_chunk(chunk)
+        if on_chunk is not None:
+            on_chunk(planned, chunk)
+        outcome.totals.add(chunk)
+        outcome.chunks.append(planned)
+    for skipped in planner.skipped:
+        writer.add_skipped(skipped)
+    writer.finish()
+    outcome.skipped = planner.skipped
+    outcome.held = planner.held
+    outcome.warnings = planner.warnings
+    return outcome
