@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -197,7 +198,24 @@ def _dagster_dev(port: int) -> int:
         flush=True,
     )
     command = [str(dagster), "dev", *target, "-h", "127.0.0.1", "-p", str(port)]
+    process = subprocess.Popen(command, env=os.environ.copy())
+    terminated = False
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        # Python's default SIGTERM skips all cleanup and would orphan `dagster dev`.
+        nonlocal terminated
+        terminated = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        return subprocess.call(command, env=os.environ.copy())
+        return process.wait()
     except KeyboardInterrupt:
+        # Ctrl-C reached `dagster dev` through the terminal; SIGTERM reached only us.
+        if terminated and process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
         return 0
