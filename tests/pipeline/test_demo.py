@@ -10,16 +10,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_headless_demo_registers_every_sample_file(tmp_path: Path) -> None:
+def _headless_demo(state_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "AWS_"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "dagster_encord.cli", "demo", "--headless", "--dir", str(tmp_path)],
+    return subprocess.run(
+        [sys.executable, "-m", "dagster_encord.cli", "demo", "--headless", "--dir", str(state_dir)],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=240,
     )
+
+
+def test_headless_demo_registers_every_sample_file(tmp_path: Path) -> None:
+    result = _headless_demo(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "registered 17 of 17 files in folder 'demo-landing'" in out
@@ -29,14 +33,7 @@ def test_headless_demo_registers_every_sample_file(tmp_path: Path) -> None:
     assert "dicom/series_001/slice_001.dcm (+3 more files)" in out
     assert (tmp_path / "dagster_home" / "dagster.yaml").read_text().startswith("telemetry:\n")
     # A second run on the same state registers nothing twice.
-    again = subprocess.run(
-        [sys.executable, "-m", "dagster_encord.cli", "demo", "--headless", "--dir", str(tmp_path)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    again = _headless_demo(tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "registered 17 of 17 files" in again.stdout
     assert "from 0 chunk runs" in again.stdout
