@@ -28,15 +28,6 @@ if TYPE_CHECKING:
 
 UPSERTABLE_STATES = ("registered", "linked")
 METADATA_ERROR_CLASS = "metadata_upsert"
-# Planner data type -> top-level key of the registration JSON (for re-registration).
-REGISTRATION_KEYS: Mapping[str, str] = {
-    "image": "images",
-    "video": "videos",
-    "audio": "audio",
-    "text": "text",
-    "pdf": "pdfs",
-    "nifti": "nifti",
-}
 _EPOCH = datetime.fromtimestamp(0, UTC)  # FileRow keeps no timestamp; providers read key and URL
 
 
@@ -47,9 +38,10 @@ def _record(row: FileRow) -> ObjectRecord:
 def registration_key_for(record: ObjectRecord) -> str:
     """The registration JSON key for a single file, from the planner's classification."""
     from dagster_encord.planner.classify import Classifier, DataType
+    from dagster_encord.planner.manifest import MANIFEST_KEYS
 
     kind = Classifier().classify(record)
-    return REGISTRATION_KEYS.get(kind.value, "images") if isinstance(kind, DataType) else "images"
+    return MANIFEST_KEYS.get(kind.value, "images") if isinstance(kind, DataType) else "images"
 
 
 def updates_from_ledger(
