@@ -41,7 +41,6 @@ from encord import EncordUserClient
 from moto.server import ThreadedMotoServer
 
 from dagster_encord.dagster.factory import build_encord_ingestion
-from dagster_encord.dagster.resources import EncordResource, LedgerResource
 from dagster_encord.emulator import EncordEmulator
 from dagster_encord.ledger import Ledger
 from dagster_encord.metadata.sources import FromCallable
@@ -114,15 +113,18 @@ def run_pipeline(
     folder = user.create_storage_folder(f"bench-{budget}-{uuid.uuid4().hex[:6]}")
     ledger_url = f"sqlite:///{work / f'ledger-{budget}.sqlite'}"
     defs = build_encord_ingestion(
-        "bench",
-        source=f"s3://{bucket}",
-        source_options={"endpoint_url": endpoint},
-        folder=str(folder.uuid),
-        integration=integration,
-        planner={"budget": {"image": budget}},
+        {
+            "name": "bench",
+            "encord": {"ssh_private_key_env": KEY_ENV, "domain": emulator.domain},
+            "ledger": {"url": ledger_url},
+            "source": {"url": f"s3://{bucket}", "options": {"endpoint_url": endpoint}},
+            "registration": {
+                "folder": str(folder.uuid),
+                "integration": integration,
+                "planner": {"budget": {"image": budget}},
+            },
+        },
         metadata_provider=FromCallable(metadata),
-        encord=EncordResource(ssh_private_key=dg.EnvVar(KEY_ENV), domain=emulator.domain),
-        ledger=LedgerResource(url=ledger_url),
     )
     ledger = Ledger(ledger_url, pipeline="bench")
     home = work / f"dagster-{budget}"

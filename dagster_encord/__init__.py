@@ -7,11 +7,11 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from dagster_encord.config import PipelineConfig, load_pipeline_config
     from dagster_encord.dagster import (
-        EncordIngestionComponent,
+        EncordPipeline,
         EncordResource,
         LedgerResource,
-        SensorOptions,
         build_encord_ingestion,
     )
     from dagster_encord.emulator import EncordEmulator
@@ -22,10 +22,11 @@ if TYPE_CHECKING:
 
 _HOMES = {
     "build_encord_ingestion": "dagster_encord.dagster",
-    "EncordIngestionComponent": "dagster_encord.dagster",
+    "EncordPipeline": "dagster_encord.dagster",
+    "PipelineConfig": "dagster_encord.config",
+    "load_pipeline_config": "dagster_encord.config",
     "EncordResource": "dagster_encord.dagster",
     "LedgerResource": "dagster_encord.dagster",
-    "SensorOptions": "dagster_encord.dagster",
     "EncordClient": "dagster_encord.encord_client.client",
     "EncordEmulator": "dagster_encord.emulator",
     "Ledger": "dagster_encord.ledger",
@@ -37,16 +38,22 @@ _HOMES = {
 __all__ = [
     "EncordClient",
     "EncordEmulator",
-    "EncordIngestionComponent",
+    "EncordPipeline",
     "EncordResource",
     "Ledger",
     "LedgerResource",
     "ObjectRecord",
+    "PipelineConfig",
     "PlannerConfig",
-    "SensorOptions",
     "build_encord_ingestion",
+    "load_pipeline_config",
     "open_source",
 ]
+
+
+def __dir__() -> list[str]:
+    # dg's registry scans the module's names for components.
+    return sorted(__all__)
 
 
 def __getattr__(name: str) -> Any:

@@ -7,6 +7,10 @@ class DagsterEncordError(Exception):
     """Base class: every error the package raises on purpose derives from it."""
 
 
+class ConfigError(DagsterEncordError):
+    """A pipeline configuration (YAML or Python) is invalid: names the file, field and fix."""
+
+
 # --- sources ---------------------------------------------------------------------------------
 
 

@@ -17,7 +17,6 @@ import os
 import dagster as dg
 
 from dagster_encord.dagster.factory import build_encord_ingestion
-from dagster_encord.dagster.resources import EncordResource, LedgerResource
 from dagster_encord.encord_client.client import DEFAULT_DOMAIN
 
 
@@ -39,11 +38,6 @@ def _executor() -> dg.ExecutorDefinition | None:
 @dg.definitions
 def defs() -> dg.Definitions:
     use_token = bool(os.environ.get("ENCORD_BEARER_TOKEN"))
-    encord = EncordResource(
-        ssh_private_key=None if use_token else dg.EnvVar("ENCORD_SSH_KEY"),
-        bearer_token=dg.EnvVar("ENCORD_BEARER_TOKEN") if use_token else None,
-        domain=os.environ.get("ENCORD_DOMAIN") or DEFAULT_DOMAIN,
-    )
     source_options = {
         option: os.environ[variable]
         for option, variable in (
@@ -52,17 +46,22 @@ def defs() -> dg.Definitions:
         )
         if os.environ.get(variable)
     }
-    return build_encord_ingestion(
-        os.environ.get("ENCORD_PIPELINE", "ingest"),
-        source=os.environ["ENCORD_SOURCE_URL"],
-        source_options=source_options,
-        folder=os.environ["ENCORD_FOLDER"],
-        integration=os.environ["ENCORD_INTEGRATION"],
-        encord=encord,
-        # The URL may carry a password: read it at run time, never stored in run config.
-        ledger=LedgerResource(url=dg.EnvVar("ENCORD_LEDGER_URL"))
-        if os.environ.get("ENCORD_LEDGER_URL")
-        else LedgerResource(),
-        default_sensor_status=dg.DefaultSensorStatus.RUNNING,
-        executor=_executor(),
-    )
+    config = {
+        "name": os.environ.get("ENCORD_PIPELINE", "ingest"),
+        "encord": {
+            # Variable names only: the key is read at run time, never stored in run config.
+            ("bearer_token_env" if use_token else "ssh_private_key_env"): (
+                "ENCORD_BEARER_TOKEN" if use_token else "ENCORD_SSH_KEY"
+            ),
+            "domain": os.environ.get("ENCORD_DOMAIN") or DEFAULT_DOMAIN,
+        },
+        # The URL may carry a password: by variable name too.
+        "ledger": {"url_env": "ENCORD_LEDGER_URL"} if os.environ.get("ENCORD_LEDGER_URL") else {},
+        "source": {"url": os.environ["ENCORD_SOURCE_URL"], "options": source_options},
+        "registration": {
+            "folder": os.environ["ENCORD_FOLDER"],
+            "integration": os.environ["ENCORD_INTEGRATION"],
+        },
+        "sensors": {"running": True},
+    }
+    return build_encord_ingestion(config, executor=_executor())

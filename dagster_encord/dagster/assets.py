@@ -12,8 +12,8 @@ from typing import Any
 
 import dagster as dg
 
-from dagster_encord.dagster import steps
 from dagster_encord.dagster.naming import PipelineNames, add_partitions, folder_link
+from dagster_encord.pipeline import IngestionSettings, steps
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class PipelineAssets:
         return [self.manifest_chunks, self.upload_jobs, self.registered_files]
 
 
-def listing_metadata(result: steps.IngestResult, source_url: str) -> dict[str, Any]:
+def listing_metadata(result: steps.IngestResult, display_url: str) -> dict[str, Any]:
     """What a `bucket_listing` materialization reports, from the asset or the sensor."""
     diff, plan = result.diff, result.plan
     return {
@@ -42,13 +42,13 @@ def listing_metadata(result: steps.IngestResult, source_url: str) -> dict[str, A
         "files_skipped": len(plan.skipped),
         "groups_held": len(plan.held),
         "seconds": round(result.seconds, 3),
-        "source": dg.MetadataValue.url(source_url),
+        "source": dg.MetadataValue.url(display_url),
     }
 
 
 def build_pipeline_assets(
     names: PipelineNames,
-    settings: steps.IngestionSettings,
+    settings: IngestionSettings,
     partitions_def: dg.DynamicPartitionsDefinition,
     pool: str,
 ) -> PipelineAssets:
@@ -56,7 +56,7 @@ def build_pipeline_assets(
         key=names.key("bucket_listing"),
         group_name=settings.name,
         required_resource_keys={names.ledger_key},
-        description=f"Every object under {settings.source_url} (prefix {settings.prefix!r}), "
+        description=f"Every object under {settings.display_url} (prefix {settings.prefix!r}), "
         "diffed into the ledger and planned into manifest chunks.",
         kinds={"encord"},
     )
@@ -72,7 +72,7 @@ def build_pipeline_assets(
             f"{diff.listed} objects listed: {diff.new} new, {diff.changed} changed, "
             f"{diff.deleted} deleted; {len(plan.chunks)} chunks planned"
         )
-        return dg.MaterializeResult(metadata=listing_metadata(result, settings.source_url))
+        return dg.MaterializeResult(metadata=listing_metadata(result, settings.display_url))
 
     @dg.asset(
         key=names.key("manifest_chunks"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from dagster_encord.dagster.naming import PipelineNames
-from dagster_encord.dagster.steps import IngestionSettings
+from dagster_encord.pipeline import IngestionSettings
 
 QUARANTINE_SHOWN = 50
 

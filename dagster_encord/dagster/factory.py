@@ -1,226 +1,124 @@
-"""`build_encord_ingestion`: the Definitions of one bucket -> Encord folder pipeline.
+"""`build_encord_ingestion(config)`: the Definitions of one bucket -> Encord folder pipeline.
 
 Assets (group = the pipeline name, keys prefixed with it): `bucket_listing` (unpartitioned: full
 listing, diff, plan, partitions added in batches) and, partitioned by chunk, `manifest_chunks`,
-`upload_jobs` (in a pool per folder) and `registered_files`. Assets, sensors and checks are
-built in `assets.py`, `sensors.py` and `checks.py`; this module validates the arguments and
-wires them into Definitions (jobs, resources, the optional metadata part).
+`upload_jobs` (in a pool per folder) and `registered_files`; with a metadata schema, also
+`metadata_schema` and `metadata_upserts`. The configuration model (`dagster_encord.config`) is
+the only input besides what only Python can give (a hand-built metadata provider, an executor).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
-from dagster_encord.dagster import steps
+from dagster_encord.config import PipelineConfig, pipeline_config
 from dagster_encord.dagster.assets import build_pipeline_assets
 from dagster_encord.dagster.checks import build_checks
 from dagster_encord.dagster.naming import PipelineNames
-from dagster_encord.dagster.resources import EncordResource, LedgerResource
+from dagster_encord.dagster.resources import encord_resource, ledger_resource
 from dagster_encord.dagster.sensors import SensorOptions, build_sensors
-from dagster_encord.errors import PlanningError
-from dagster_encord.planner import PlannerConfig
+from dagster_encord.pipeline import IngestionSettings
 
 if TYPE_CHECKING:
     from dagster_encord.metadata.schema import DeclaredSchema
     from dagster_encord.metadata.sources import MetadataProvider
-    from dagster_encord.metadata.upsert import UpsertMode
 
 
 def build_encord_ingestion(
-    name: str,
+    config: PipelineConfig | Mapping[str, Any],
     *,
-    source: str,
-    folder: str,
-    integration: str,
-    source_options: Mapping[str, Any] | None = None,
-    prefix: str = "",
-    include: Sequence[str] = (),
-    exclude: Sequence[str] = (),
-    planner: PlannerConfig | Mapping[str, Any] | None = None,
-    manifest_url: str | None = None,
-    max_attempts: int = 5,
-    poll_budget_seconds: float = 20.0,
-    run_wait_seconds: float = 600.0,
-    partition_batch_size: int = 500,
-    sensor_interval_seconds: int = 30,
-    pool: str | None = None,
-    encord: EncordResource | None = None,
-    ledger: LedgerResource | None = None,
-    encord_resource_key: str = "encord",
-    ledger_resource_key: str = "ledger",
-    default_sensor_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
-    sensor_options: SensorOptions | None = None,
-    metadata_schema: DeclaredSchema | None = None,
     metadata_provider: MetadataProvider | None = None,
-    metadata_mode: UpsertMode = "patch",
+    metadata_schema: DeclaredSchema | None = None,
     executor: dg.ExecutorDefinition | None = None,
     extra_definitions: Sequence[dg.Definitions] = (),
+    clock: Callable[[], datetime] | None = None,
 ) -> dg.Definitions:
-    """Assets, sensors, checks and the per-chunk job that register `source` in `folder`.
+    """Assets, sensors, checks, jobs and resources of one pipeline.
 
-    `folder` and `integration` are uuids or exact titles. `encord`/`ledger` resources are
-    included when given (otherwise bind them under the resource keys yourself). With
-    `metadata_provider`, each file's clientMetadata goes inline in its manifest entry; adding
-    `metadata_schema` validates it first, and the `metadata_schema`/`metadata_upserts` assets and
-    the conforms check join the pipeline's group, downstream of `registered_files`. The pool
-    (default `encord-folder-<folder>`) caps concurrent job submissions per folder: set its limit
-    with `dagster instance concurrency set <pool> <n>`. `executor` runs the per-chunk job's steps
-    (default in-process: the steps are sequential; scale out with one run per chunk, or pass
-    `dagster_celery.celery_executor` / `dagster_k8s.k8s_job_executor`).
+    `config` is a `PipelineConfig` or the same mapping a YAML file holds (see
+    `dagster_encord.config`). Python-only extras: `metadata_provider` (e.g.
+    `FromCallable(fn)`) and `metadata_schema` (a `DeclaredSchema`) replace the `metadata:`
+    section's; `executor` runs the per-chunk job's steps (default in-process; scale out with one
+    run per chunk, or `dagster_celery.celery_executor` / `dagster_k8s.k8s_job_executor`);
+    `clock` is what the retry sensor compares backoffs against (tests move it forward).
     """
-    if not name.replace("_", "").isalnum():
-        raise PlanningError(
-            f"pipeline name {name!r}: use letters, digits and underscores (it prefixes asset keys)"
-        )
-    planner_config = (
-        planner if isinstance(planner, PlannerConfig) else PlannerConfig.from_mapping(planner or {})
+    config = pipeline_config(config, origin=f"build_encord_ingestion({_name_of(config)!r})")
+    settings = IngestionSettings.from_config(
+        config, metadata_provider=metadata_provider, metadata_schema=metadata_schema
     )
-    if planner_config.format != "json":
-        raise PlanningError(
-            f"pipeline {name!r}: planner format {planner_config.format!r} cannot be POSTed by "
-            "the SDK; use format: json (CSV manifests are for the Encord web app)"
-        )
-    settings = steps.IngestionSettings(
-        name=name,
-        source_url=source,
-        folder=folder,
-        integration=integration,
-        source_options=dict(source_options or {}),
-        prefix=prefix,
-        include=tuple(include),
-        exclude=tuple(exclude),
-        planner=planner_config,
-        manifest_url=manifest_url,
-        max_attempts=max_attempts,
-        run_wait_seconds=run_wait_seconds,
-        poll_budget_seconds=poll_budget_seconds,
-        **_inline_metadata(metadata_schema, metadata_provider),
-    )
-    names = PipelineNames(name, encord_resource_key, ledger_resource_key, partition_batch_size)
+    names = PipelineNames.of(config)
     chunks = dg.DynamicPartitionsDefinition(name=names.partitions)
 
-    assets = build_pipeline_assets(names, settings, chunks, pool or f"encord-folder-{folder}")
-    chunk_assets = assets.per_chunk
+    assets = build_pipeline_assets(names, settings, chunks, settings.pool)
     checks = build_checks(names, settings, assets.registered_files.key)
     chunk_job = dg.define_asset_job(
         names.chunk_job,
-        selection=dg.AssetSelection.assets(*chunk_assets).without_checks()
+        selection=dg.AssetSelection.assets(*assets.per_chunk).without_checks()
         | dg.AssetSelection.checks(*checks.cheap),
         partitions_def=chunks,
         executor_def=executor or dg.in_process_executor,
-        description=f"Register one manifest chunk of {name} in Encord.",
+        description=f"Register one manifest chunk of {config.name} in Encord.",
     )
     checks_job = dg.define_asset_job(
         names.checks_job,
         selection=dg.AssetSelection.checks(*checks.all),
-        description=f"Run every asset check of {name} (lists the Encord folder).",
+        description=f"Run every asset check of {config.name} (lists the Encord folder).",
     )
     sensors = build_sensors(
-        names,
-        settings,
-        job_name=names.chunk_job,
-        options=sensor_options
-        or SensorOptions(
-            interval_seconds=sensor_interval_seconds, default_status=default_sensor_status
-        ),
+        names, settings, job_name=names.chunk_job, options=_sensor_options(config, clock)
     )
-    resources: dict[str, Any] = {}
-    if encord is not None:
-        resources[encord_resource_key] = encord
-    if ledger is not None:
-        resources[ledger_resource_key] = ledger
     own = dg.Definitions(
-        assets=[assets.bucket_listing, *chunk_assets],
+        assets=[assets.bucket_listing, *assets.per_chunk],
         asset_checks=checks.all,
         jobs=[chunk_job, checks_job],
         sensors=sensors,
-        resources=resources,
+        resources={
+            names.encord_key: encord_resource(config.encord),
+            names.ledger_key: ledger_resource(config.ledger),
+        },
     )
     extras = list(extra_definitions)
-    if metadata_schema is not None:
-        extras.append(
-            _metadata_definitions(
-                name,
-                metadata_schema,
-                metadata_provider,
-                metadata_mode,
-                folder=folder,
-                integration=integration,
-                upstream=assets.registered_files.key,
-                encord_resource_key=encord_resource_key,
-                ledger_resource_key=ledger_resource_key,
-            )
-        )
+    if settings.metadata_schema is not None:
+        extras.append(_metadata_definitions(names, settings, assets.registered_files.key))
     return dg.Definitions.merge(own, *extras)
 
 
-def _inline_metadata(
-    schema: DeclaredSchema | None, provider: MetadataProvider | None
-) -> dict[str, Any]:
-    """Planner hooks that put the provider's metadata in the manifests (validated if a schema
-    is given), so registering a file needs no metadata call afterwards; the provider's own
-    metadata objects (sidecars, a mapping file) are kept out of registration."""
-    if provider is None:
-        return {}
-    from dagster_encord.metadata.sources import metadata_object_filter
+def _name_of(config: PipelineConfig | Mapping[str, Any]) -> str:
+    return str(config.name if isinstance(config, PipelineConfig) else config.get("name", "?"))
 
-    is_metadata_object = metadata_object_filter(provider)
-    if schema is None:
-        from dagster_encord.metadata.sources import group_metadata
 
-        def group_for(group: str, members: Sequence[Any]) -> Any:
-            shared, _per_frame = group_metadata([provider.metadata_for(m) for m in members])
-            return shared or None
-
-        return {
-            "metadata_for": provider.metadata_for,
-            "group_metadata_for": group_for,
-            "is_metadata_object": is_metadata_object,
-        }
-    from dagster_encord.metadata.planning import (
-        validated_group_metadata_for,
-        validated_metadata_for,
+def _sensor_options(config: PipelineConfig, clock: Callable[[], datetime] | None) -> SensorOptions:
+    sensors = config.sensors
+    return SensorOptions(
+        interval_seconds=sensors.interval_seconds,
+        default_status=(
+            dg.DefaultSensorStatus.RUNNING if sensors.running else dg.DefaultSensorStatus.STOPPED
+        ),
+        heal_after_seconds=sensors.heal_after_seconds,
+        stale_run_seconds=sensors.stale_run_seconds,
+        clock=clock,
     )
-    from dagster_encord.metadata.validate import MetadataValidator
-
-    validator = MetadataValidator(schema)
-    return {
-        "metadata_for": validated_metadata_for(provider, validator),
-        "group_metadata_for": validated_group_metadata_for(provider, validator),
-        "is_metadata_object": is_metadata_object,
-    }
 
 
 def _metadata_definitions(
-    name: str,
-    schema: DeclaredSchema,
-    provider: MetadataProvider | None,
-    mode: UpsertMode,
-    *,
-    folder: str,
-    integration: str,
-    upstream: dg.AssetKey,
-    encord_resource_key: str,
-    ledger_resource_key: str,
+    names: PipelineNames, settings: IngestionSettings, upstream: dg.AssetKey
 ) -> dg.Definitions:
     from dagster_encord.dagster.metadata_assets import build_metadata_definitions
 
-    if provider is None:
-        raise PlanningError(
-            f"pipeline {name!r}: metadata_schema is set but metadata_provider is not; pass a "
-            "provider (sidecar JSON, a mapping file or a callable) from dagster_encord.metadata"
-        )
+    assert settings.metadata_schema is not None and settings.metadata_provider is not None
+    section = settings.config.metadata
     return build_metadata_definitions(
-        name,
-        schema,
-        folder=folder,
-        provider=provider,
-        mode=mode,
-        integration=integration,
+        settings.name,
+        settings.metadata_schema,
+        folder=settings.folder,
+        provider=settings.metadata_provider,
+        mode=section.mode if section is not None else "patch",
+        integration=settings.integration,
         upstream=[upstream],
-        encord_resource_key=encord_resource_key,
-        ledger_resource_key=ledger_resource_key,
+        encord_resource_key=names.encord_key,
+        ledger_resource_key=names.ledger_key,
     )

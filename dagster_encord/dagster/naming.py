@@ -11,10 +11,11 @@ from urllib.parse import urlparse
 
 import dagster as dg
 
+from dagster_encord.config import PipelineConfig
 from dagster_encord.dagster.resources import EncordResource, LedgerResource
-from dagster_encord.dagster.steps import IngestionSettings
 from dagster_encord.encord_client.client import EncordClient
 from dagster_encord.ledger import Ledger
+from dagster_encord.pipeline import IngestionSettings
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,15 @@ class PipelineNames:
     encord_key: str = "encord"
     ledger_key: str = "ledger"
     partition_batch_size: int = 500
+
+    @classmethod
+    def of(cls, config: PipelineConfig) -> PipelineNames:
+        return cls(
+            config.name,
+            config.encord.resource_key,
+            config.ledger.resource_key,
+            config.registration.partition_batch_size,
+        )
 
     def key(self, asset: str) -> dg.AssetKey:
         return dg.AssetKey([self.name, asset])

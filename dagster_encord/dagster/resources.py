@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from dagster_encord.encord_client.client import DEFAULT_DOMAIN, EncordClient, RequestSettings
+from dagster_encord.config import EncordSection, LedgerSection
+from dagster_encord.encord_client.client import EncordClient, RequestSettings
 from dagster_encord.errors import EncordAuthError
 
 if TYPE_CHECKING:
     from dagster_encord.ledger import Ledger
 
-_SECRET_FIELDS = ("ssh_private_key", "bearer_token")
+_DEFAULTS = EncordSection.model_fields
 
 
 class EncordResource(dg.ConfigurableResource):
@@ -36,11 +37,23 @@ class EncordResource(dg.ConfigurableResource):
     bearer_token: str | None = Field(
         default=None, description="Bearer token instead of a key. Pass with dg.EnvVar."
     )
-    domain: str = Field(default=DEFAULT_DOMAIN, description="Encord API origin.")
-    max_retries: int = Field(default=3, description="SDK retries of idempotent requests.")
-    backoff_factor: float = Field(default=1.5, description="SDK retry backoff factor (seconds).")
-    connect_timeout: int = Field(default=30, description="Seconds to connect.")
-    read_timeout: int = Field(default=120, description="Seconds to read one response.")
+    # Defaults and descriptions are the `encord:` section's: one place for both.
+    domain: str = Field(default=_DEFAULTS["domain"].default, description="Encord API origin.")
+    max_retries: int = Field(
+        default=_DEFAULTS["max_retries"].default, description=_DEFAULTS["max_retries"].description
+    )
+    backoff_factor: float = Field(
+        default=_DEFAULTS["backoff_factor"].default,
+        description=_DEFAULTS["backoff_factor"].description,
+    )
+    connect_timeout: int = Field(
+        default=_DEFAULTS["connect_timeout"].default,
+        description=_DEFAULTS["connect_timeout"].description,
+    )
+    read_timeout: int = Field(
+        default=_DEFAULTS["read_timeout"].default,
+        description=_DEFAULTS["read_timeout"].description,
+    )
     # One client per retry setting for the life of this resource (one run or one sensor tick):
     # the folder it resolved is reused by every step instead of being fetched again.
     _clients: dict[tuple[int | None, int | None], EncordClient] = PrivateAttr(default_factory=dict)
@@ -109,3 +122,24 @@ class LedgerResource(dg.ConfigurableResource):
         if self.url:
             return Ledger(self.url, pipeline=pipeline, max_attempts=max_attempts)
         return Ledger.for_dagster_home(pipeline, max_attempts=max_attempts)
+
+
+def encord_resource(section: EncordSection) -> EncordResource:
+    """The resource of an `encord:` section: the key or token as `dg.EnvVar`, so the UI and the
+    repository snapshot show the variable's name, never its value."""
+    return EncordResource(
+        ssh_private_key=(
+            dg.EnvVar(section.ssh_private_key_env) if section.ssh_private_key_env else None
+        ),
+        bearer_token=dg.EnvVar(section.bearer_token_env) if section.bearer_token_env else None,
+        domain=section.domain,
+        max_retries=section.max_retries,
+        backoff_factor=section.backoff_factor,
+        connect_timeout=section.connect_timeout,
+        read_timeout=section.read_timeout,
+    )
+
+
+def ledger_resource(section: LedgerSection) -> LedgerResource:
+    """The resource of a `ledger:` section (a URL with a password only through `url_env`)."""
+    return LedgerResource(url=dg.EnvVar(section.url_env) if section.url_env else section.url)

@@ -20,11 +20,11 @@ from datetime import datetime
 
 import dagster as dg
 
-from dagster_encord.dagster import steps
 from dagster_encord.dagster.assets import listing_metadata
 from dagster_encord.dagster.naming import PipelineNames, partition_requests
 from dagster_encord.errors import EncordRateLimitedError
 from dagster_encord.ledger import Ledger
+from dagster_encord.pipeline import IngestionSettings, steps
 from dagster_encord.sources import ListingCursor, ObjectRecord, list_new_pages
 
 _LIVE_RUN_STATUSES = [
@@ -49,7 +49,7 @@ class SensorOptions:
 
 
 def _chunk_runs(
-    names: PipelineNames, settings: steps.IngestionSettings, ledger: Ledger
+    names: PipelineNames, settings: IngestionSettings, ledger: Ledger
 ) -> tuple[list[str], list[dg.RunRequest]]:
     """Run requests (run key = chunk id) for every chunk waiting to be submitted."""
     waiting = [chunk.chunk_id for chunk in ledger.chunks_in_state("planned")]
@@ -61,7 +61,7 @@ def _chunk_runs(
 
 def build_sensors(
     names: PipelineNames,
-    settings: steps.IngestionSettings,
+    settings: IngestionSettings,
     *,
     job_name: str,
     options: SensorOptions,
@@ -74,7 +74,7 @@ def build_sensors(
         minimum_interval_seconds=options.interval_seconds,
         default_status=options.default_status,
         required_resource_keys={names.ledger_key},
-        description=f"New objects under {settings.source_url}: one run per planned chunk.",
+        description=f"New objects under {settings.display_url}: one run per planned chunk.",
     )
     def new_objects(context: dg.SensorEvaluationContext, **_bound: object) -> dg.SensorResult:
         ledger = names.ledger(context.resources, settings)
@@ -103,7 +103,10 @@ def build_sensors(
             [
                 dg.AssetMaterialization(
                     asset_key=names.key("bucket_listing"),
-                    metadata={**listing_metadata(result, settings.source_url), "incremental": True},
+                    metadata={
+                        **listing_metadata(result, settings.display_url),
+                        "incremental": True,
+                    },
                 )
             ]
             if seen[0]

@@ -5,11 +5,11 @@ before it starts `dagster dev`; the SSH key arrives through `EnvVar`, never thro
 """
 
 import os
+from typing import Any
 
 import dagster as dg
 
 from dagster_encord.dagster.factory import build_encord_ingestion
-from dagster_encord.dagster.resources import EncordResource, LedgerResource
 from dagster_encord.errors import DagsterEncordError
 from dagster_encord.quickstart.sample_media import planner_groups
 
@@ -24,33 +24,35 @@ ENV = {
 }
 
 
-def demo_definitions(*, sensors_running: bool = True) -> dg.Definitions:
-    """The demo pipeline: sample bucket -> emulator folder, sensors on."""
+def demo_config(*, sensors_running: bool = True) -> dict[str, Any]:
+    """The demo pipeline's configuration: sample bucket -> emulator folder."""
     missing = [name for name in ENV.values() if not os.environ.get(name)]
     if missing:
         raise DagsterEncordError(
             f"the quick-start definitions need {', '.join(missing)}; start them with "
             "./scripts/demo (it sets these and runs dagster dev)"
         )
-    endpoint = os.environ[ENV["s3_endpoint"]]
-    return build_encord_ingestion(
-        PIPELINE,
-        source=os.environ[ENV["bucket_url"]],
-        source_options={"endpoint_url": endpoint},
-        folder=os.environ[ENV["folder"]],
-        integration=os.environ[ENV["integration"]],
-        planner={"groups": planner_groups()},
-        encord=EncordResource(
-            ssh_private_key=dg.EnvVar(ENV["ssh_key"]), domain=os.environ[ENV["domain"]]
-        ),
-        ledger=LedgerResource(),
-        sensor_interval_seconds=5,
-        poll_budget_seconds=10.0,
-        run_wait_seconds=120.0,
-        default_sensor_status=(
-            dg.DefaultSensorStatus.RUNNING if sensors_running else dg.DefaultSensorStatus.STOPPED
-        ),
-    )
+    return {
+        "name": PIPELINE,
+        "encord": {"ssh_private_key_env": ENV["ssh_key"], "domain": os.environ[ENV["domain"]]},
+        "source": {
+            "url": os.environ[ENV["bucket_url"]],
+            "options": {"endpoint_url": os.environ[ENV["s3_endpoint"]]},
+        },
+        "registration": {
+            "folder": os.environ[ENV["folder"]],
+            "integration": os.environ[ENV["integration"]],
+            "planner": {"groups": planner_groups()},
+            "poll_budget_seconds": 10.0,
+            "run_wait_seconds": 120.0,
+        },
+        "sensors": {"running": sensors_running, "interval_seconds": 5},
+    }
+
+
+def demo_definitions(*, sensors_running: bool = True) -> dg.Definitions:
+    """The demo pipeline's definitions, sensors on."""
+    return build_encord_ingestion(demo_config(sensors_running=sensors_running))
 
 
 @dg.definitions

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from dagster_encord.credentials import redact_url
 from dagster_encord.errors import SourceError, UnknownSchemeError
 from dagster_encord.sources.base import Source
 
@@ -29,6 +30,18 @@ _FORMS = (
 )
 
 
+def provider_for(url: str) -> tuple[str, str]:
+    """The (module, class) that handles `url`'s scheme; UnknownSchemeError names the forms."""
+    scheme, sep, _ = url.partition("://")
+    provider = PROVIDERS.get(scheme.lower()) if sep else None
+    if provider is None:
+        raise UnknownSchemeError(
+            f"no source handles {redact_url(url)!r} "
+            f"(scheme {scheme.lower() + '://' if sep else 'missing'}): use {_FORMS}"
+        )
+    return provider
+
+
 def open_source(url: str, **options: Any) -> Source:
     """Open the bucket or folder at `url`; `options` go to the provider's constructor.
 
@@ -42,20 +55,13 @@ def open_source(url: str, **options: Any) -> Source:
       max_attempts
     - file: none
     """
-    scheme, sep, _ = url.partition("://")
-    provider = PROVIDERS.get(scheme.lower()) if sep else None
-    if provider is None:
-        raise UnknownSchemeError(
-            f"no source handles {url!r} (scheme {scheme.lower() + '://' if sep else 'missing'}): "
-            f"use {_FORMS}"
-        )
-    module_name, class_name = provider
+    module_name, class_name = provider_for(url)
     source_class = getattr(importlib.import_module(module_name), class_name)
     try:
         source: Source = source_class(url, **options)
     except TypeError as error:
         raise SourceError(
-            f"{class_name} for {url!r} does not take these options ({error}): "
+            f"{class_name} for {redact_url(url)!r} does not take these options ({error}): "
             "see open_source's docstring for each provider's options"
         ) from None
     return source

@@ -210,7 +210,6 @@ def test_metadata_definitions_read_and_write_the_pipeline_ledger(
 def test_metadata_definitions_load_next_to_the_ingestion_factory() -> None:
     from dagster_encord.dagster.factory import build_encord_ingestion
     from dagster_encord.dagster.metadata_assets import build_metadata_definitions
-    from dagster_encord.dagster.resources import LedgerResource
 
     metadata_defs = build_metadata_definitions(
         "cams",
@@ -220,12 +219,13 @@ def test_metadata_definitions_load_next_to_the_ingestion_factory() -> None:
         upstream=[dg.AssetKey(["cams", "registered_files"])],
     )
     defs = build_encord_ingestion(
-        "cams",
-        source="s3://cams",
-        folder="cams-folder",
-        integration="test-s3",
-        encord=EncordResource(bearer_token="not-used", domain="http://127.0.0.1:9"),
-        ledger=LedgerResource(url="sqlite:///:memory:"),
+        {
+            "name": "cams",
+            "encord": {"bearer_token_env": "UNUSED_TOKEN", "domain": "http://127.0.0.1:9"},
+            "ledger": {"url": "sqlite:///:memory:"},
+            "source": {"url": "s3://cams"},
+            "registration": {"folder": "cams-folder", "integration": "test-s3"},
+        },
         extra_definitions=[metadata_defs],
     )
     dg.Definitions.validate_loadable(defs)

@@ -7,14 +7,16 @@ exists (what the daemon does).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import boto3
 import dagster as dg
 
+from dagster_encord.config import RegistrationSection, SensorsSection
 from dagster_encord.dagster.factory import build_encord_ingestion
-from dagster_encord.dagster.resources import EncordResource, LedgerResource
 from dagster_encord.emulator import EncordEmulator
 
 KEY_ENV = "TEST_DAGSTER_ENCORD_SSH_KEY"
@@ -37,23 +39,50 @@ class Harness:
         for key, body in files.items():
             s3.put_object(Bucket=self.bucket, Key=key, Body=body)
 
-    def defs(self, **overrides: Any) -> dg.Definitions:
-        options: dict[str, Any] = {
-            "source": f"s3://{self.bucket}",
-            "source_options": {"endpoint_url": self.endpoint},
-            "folder": self.folder_uuid,
-            "integration": "test-s3",
-            "encord": EncordResource(
-                ssh_private_key=dg.EnvVar(KEY_ENV),
-                domain=self.emulator.domain,
-                backoff_factor=0.01,
-            ),
-            "ledger": LedgerResource(url=self.ledger_url),
-            "run_wait_seconds": 30.0,
-            **self.options,
-            **overrides,
+    def config(self, **overrides: Any) -> dict[str, Any]:
+        """The pipeline's configuration; `overrides` are registration or sensors fields, or
+        whole sections (`source={...}`), merged into the defaults."""
+        config: dict[str, Any] = {
+            "name": self.name,
+            "encord": {
+                "ssh_private_key_env": KEY_ENV,
+                "domain": self.emulator.domain,
+                "backoff_factor": 0.01,
+            },
+            "ledger": {"url": self.ledger_url},
+            "source": {"url": f"s3://{self.bucket}", "options": {"endpoint_url": self.endpoint}},
+            "registration": {
+                "folder": self.folder_uuid,
+                "integration": "test-s3",
+                "run_wait_seconds": 30.0,
+            },
+            "sensors": {},
         }
-        return build_encord_ingestion(self.name, **options)
+        for name, value in {**self.options, **overrides}.items():
+            if name in RegistrationSection.model_fields:
+                config["registration"][name] = value
+            elif name in SensorsSection.model_fields:
+                config["sensors"][name] = value
+            elif isinstance(value, dict) and isinstance(config.get(name), dict):
+                config[name] = {**config[name], **value}
+            else:
+                config[name] = value
+        return config
+
+    def defs(
+        self,
+        *,
+        metadata_provider: Any = None,
+        metadata_schema: Any = None,
+        clock: Callable[[], datetime] | None = None,
+        **overrides: Any,
+    ) -> dg.Definitions:
+        return build_encord_ingestion(
+            self.config(**overrides),
+            metadata_provider=metadata_provider,
+            metadata_schema=metadata_schema,
+            clock=clock,
+        )
 
     def resources(self, defs: dg.Definitions) -> dict[str, Any]:
         return dict(defs.resources or {})

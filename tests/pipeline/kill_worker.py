@@ -2,8 +2,8 @@
 
     python -m tests.pipeline.kill_worker CONFIG_JSON
 
-CONFIG_JSON holds the pipeline's settings (no secrets: the key comes from the environment) and
-`kill_at`: "after_post" (the job is POSTed, its id never saved) or "before_post".
+CONFIG_JSON holds the pipeline's configuration (`pipeline`; the key comes from the environment)
+and `kill_at`: "after_post" (the job is POSTed, its id never saved) or "before_post".
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ from typing import Any
 import dagster as dg
 
 from dagster_encord.dagster.factory import build_encord_ingestion
-from dagster_encord.dagster.resources import EncordResource, LedgerResource
 from dagster_encord.encord_client.client import EncordClient
 from dagster_encord.ledger import Ledger
-from tests.pipeline.harness import KEY_ENV
 
 
 def _kill(*_args: Any, **_kwargs: Any) -> None:
@@ -32,17 +30,10 @@ def main(config: dict[str, Any]) -> None:
         Ledger.mark_submitted = _kill  # type: ignore[method-assign]
     else:
         EncordClient.start_upload_job = _kill  # type: ignore[method-assign]
-    defs = build_encord_ingestion(
-        config["name"],
-        source=config["source"],
-        source_options=config["source_options"],
-        folder=config["folder"],
-        integration=config["integration"],
-        encord=EncordResource(ssh_private_key=dg.EnvVar(KEY_ENV), domain=config["domain"]),
-        ledger=LedgerResource(url=config["ledger_url"]),
-    )
+    defs = build_encord_ingestion(config["pipeline"])
     with dg.DagsterInstance.get() as instance:
-        defs.resolve_job_def(f"{config['name']}__register_chunk").execute_in_process(
+        name = config["pipeline"]["name"]
+        defs.resolve_job_def(f"{name}__register_chunk").execute_in_process(
             instance=instance,
             partition_key=config["chunk_id"],
             tags={"dagster/run_key": config["chunk_id"]},

@@ -2,8 +2,8 @@
 
     python -m tests.pipeline.pool_worker CONFIG_JSON
 
-CONFIG_JSON holds the pipeline's settings and `chunk_id` (no secrets: the key comes from the
-environment). Each run gets its own process because Dagster's in-process execution is not safe
+CONFIG_JSON holds the pipeline's configuration (`pipeline`) and `chunk_id` (the key comes from
+the environment). Each run gets its own process because Dagster's in-process execution is not safe
 to run from several threads of one process (they deadlock on Python's logging locks).
 """
 
@@ -16,26 +16,13 @@ from typing import Any
 import dagster as dg
 
 from dagster_encord.dagster.factory import build_encord_ingestion
-from dagster_encord.dagster.resources import EncordResource, LedgerResource
-from tests.pipeline.harness import KEY_ENV
 
 
 def main(config: dict[str, Any]) -> int:
-    defs = build_encord_ingestion(
-        config["name"],
-        source=config["source"],
-        source_options=config["source_options"],
-        folder=config["folder"],
-        integration=config["integration"],
-        planner=config["planner"],
-        run_wait_seconds=30.0,
-        encord=EncordResource(
-            ssh_private_key=dg.EnvVar(KEY_ENV), domain=config["domain"], backoff_factor=0.01
-        ),
-        ledger=LedgerResource(url=config["ledger_url"]),
-    )
+    defs = build_encord_ingestion(config["pipeline"])
+    name = config["pipeline"]["name"]
     with dg.DagsterInstance.get() as instance:
-        result = defs.resolve_job_def(f"{config['name']}__register_chunk").execute_in_process(
+        result = defs.resolve_job_def(f"{name}__register_chunk").execute_in_process(
             instance=instance, partition_key=config["chunk_id"], raise_on_error=False
         )
     print(result.run_id)

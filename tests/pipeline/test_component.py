@@ -1,54 +1,99 @@
-"""The YAML component builds the same pipeline as the factory, with the key taken from EnvVar."""
+"""The YAML component and the Python factory read one model and build the same Definitions."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import dagster as dg
 import pytest
+import yaml
 
-from dagster_encord.dagster.component import EncordIngestionComponent
-from dagster_encord.errors import EncordAuthError
-from tests.pipeline.harness import KEY_ENV, Harness
+from dagster_encord.config import load_pipeline_config
+from dagster_encord.dagster.component import EncordPipeline
+from dagster_encord.dagster.factory import build_encord_ingestion
+from dagster_encord.dagster.resources import EncordResource
+from dagster_encord.quickstart.sample_media import png
+from tests.pipeline.harness import Harness
+
+SCHEMA_YAML = "keys:\n  split: {enum: [train, val]}\n"
 
 
-def component_defs(component: EncordIngestionComponent) -> dg.Definitions:
-    return component.build_defs(dg.ComponentTree.for_test().load_context)
+def component_defs(component: EncordPipeline, folder: Path) -> dg.Definitions:
+    context = dg.ComponentTree.for_test().load_context.for_path(folder)
+    return component.build_defs(context)
 
 
-def test_component_from_yaml_registers_files(harness: Harness) -> None:
-    from dagster_encord.quickstart.sample_media import png
-
-    harness.put({"yaml/a.png": png(2, 2, (5, 5, 5)), "yaml/b.png": png(2, 2, (6, 6, 6))})
-    component = EncordIngestionComponent.resolve_from_yaml(
-        f"""
-name: cams
-source: s3://{harness.bucket}
-source_options:
-  endpoint_url: {harness.endpoint}
-folder: {harness.folder_uuid}
-integration: test-s3
-ledger_url: {harness.ledger_url}
-encord:
-  domain: {harness.emulator.domain}
-  ssh_private_key_env: {KEY_ENV}
-planner:
-  budget: {{image: 500}}
-"""
-    )
-    defs = component_defs(component)
-    assert {key.to_user_string() for key in defs.resolve_all_asset_keys()} >= {
-        "cams/bucket_listing",
-        "cams/manifest_chunks",
-        "cams/upload_jobs",
-        "cams/registered_files",
+def _shape(defs: dg.Definitions) -> dict[str, Any]:
+    """Everything a user sees of a pipeline: asset keys, checks, jobs, sensors, resources."""
+    repository = defs.get_repository_def()
+    return {
+        "assets": sorted(key.to_user_string() for key in defs.resolve_all_asset_keys()),
+        "checks": sorted(str(key) for key in defs.resolve_asset_graph().asset_check_keys),
+        "jobs": sorted(job.name for job in repository.get_all_jobs()),
+        "sensors": sorted(
+            (sensor.name, sensor.minimum_interval_seconds, str(sensor.default_status))
+            for sensor in repository.sensor_defs
+        ),
+        "resources": sorted(repository.get_top_level_resources()),
+        "descriptions": sorted(
+            (spec.key.to_user_string(), spec.description or "")
+            for spec in defs.resolve_all_asset_specs()
+        ),
     }
+
+
+def _attributes(harness: Harness) -> dict[str, Any]:
+    config = harness.config(planner={"budget": {"image": 500}})
+    config["metadata"] = {"schema": "schema.yaml", "sidecar": "append"}
+    config["sensors"] = {"running": True, "interval_seconds": 7}
+    return config
+
+
+def test_yaml_and_python_build_identical_definitions(harness: Harness, tmp_path: Path) -> None:
+    (tmp_path / "schema.yaml").write_text(SCHEMA_YAML)
+    attributes = _attributes(harness)
+    pipeline_yaml = tmp_path / "pipeline.yaml"
+    pipeline_yaml.write_text(
+        yaml.safe_dump({"type": "dagster_encord.EncordPipeline", "attributes": attributes})
+    )
+    from_yaml = component_defs(
+        EncordPipeline.resolve_from_yaml(yaml.safe_dump(attributes)), tmp_path
+    )
+    python_config = {**attributes, "metadata": {"schema": str(tmp_path / "schema.yaml")}}
+    from_python = build_encord_ingestion(python_config)
+    from_file = build_encord_ingestion(load_pipeline_config(pipeline_yaml))
+    shape = _shape(from_python)
+    assert shape == _shape(from_yaml) == _shape(from_file)
+    assert "cams/metadata_upserts" in shape["assets"]  # the schema file was found relative
+    assert ("cams__new_objects", 7, "DefaultSensorStatus.RUNNING") in shape["sensors"]
+    assert shape["resources"] == ["encord", "ledger"]
+
+
+def test_component_from_yaml_registers_files(harness: Harness, tmp_path: Path) -> None:
+    harness.put({"yaml/a.png": png(2, 2, (5, 5, 5)), "yaml/b.png": png(2, 2, (6, 6, 6))})
+    component = EncordPipeline.resolve_from_yaml(yaml.safe_dump(harness.config()))
+    defs = component_defs(component, tmp_path)
     runs = harness.tick(defs, "new_objects")
     assert runs and all(run.success for run in runs)
     assert len(harness.emulator.items(harness.folder_uuid)) == 2
 
 
-def test_component_without_credentials_names_the_fix() -> None:
-    component = EncordIngestionComponent.resolve_from_yaml(
-        "name: x\nsource: file:///tmp\nfolder: f\nintegration: i\n"
+def test_component_resource_has_every_encord_field(harness: Harness, tmp_path: Path) -> None:
+    config = harness.config(
+        encord={"max_retries": 7, "backoff_factor": 0.5, "connect_timeout": 4, "read_timeout": 9}
     )
-    with pytest.raises(EncordAuthError, match="ssh_private_key_env"):
-        component_defs(component)
+    defs = component_defs(EncordPipeline.resolve_from_yaml(yaml.safe_dump(config)), tmp_path)
+    resource = (defs.resources or {})["encord"]
+    assert isinstance(resource, EncordResource)
+    assert (resource.max_retries, resource.backoff_factor) == (7, 0.5)
+    assert (resource.connect_timeout, resource.read_timeout) == (4, 9)
+    assert resource.domain == harness.emulator.domain
+
+
+def test_component_without_credentials_names_the_fix() -> None:
+    with pytest.raises(Exception, match="ssh_private_key_env"):
+        EncordPipeline.resolve_from_yaml(
+            "name: x\nencord: {}\nsource: {url: 'file:///tmp'}\n"
+            "registration: {folder: f, integration: i}\n"
+        )

@@ -18,7 +18,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from dagster_encord.dagster.sensors import SensorOptions
 from dagster_encord.ledger import Ledger
 from dagster_encord.quickstart.sample_media import png
 from tests.pipeline.harness import KEY_ENV, Harness
@@ -37,7 +36,7 @@ def _ledger(harness: Harness) -> Ledger:
 
 def _setup(harness: Harness, count: int = 4) -> tuple[object, str]:
     harness.put({f"cam/{i:03d}.png": png(2, 2, (i, i, i)) for i in range(count)})
-    defs = harness.defs(sensor_options=SensorOptions(heal_after_seconds=0.0))
+    defs = harness.defs(heal_after_seconds=0.0)
     result = harness.evaluate(defs, "new_objects")
     (request,) = result.run_requests or ()
     assert request.partition_key is not None
@@ -119,17 +118,11 @@ def test_daemon_killed_mid_tick(harness: Harness) -> None:
 def test_run_worker_killed_with_sigkill(harness: Harness, kill_at: str) -> None:
     """A real kill -9 of the process running the chunk: its run never reports an end."""
     harness.put({f"cam/{i:03d}.png": png(2, 2, (i, i, i)) for i in range(3)})
-    defs = harness.defs(sensor_options=SensorOptions(heal_after_seconds=0.0, stale_run_seconds=0.0))
+    defs = harness.defs(heal_after_seconds=0.0, stale_run_seconds=0.0)
     result = harness.evaluate(defs, "new_objects")
     (request,) = result.run_requests or ()
     config = {
-        "name": harness.name,
-        "source": f"s3://{harness.bucket}",
-        "source_options": {"endpoint_url": harness.endpoint},
-        "folder": harness.folder_uuid,
-        "integration": "test-s3",
-        "domain": harness.emulator.domain,
-        "ledger_url": harness.ledger_url,
+        "pipeline": harness.config(),
         "chunk_id": request.partition_key,
         "kill_at": kill_at,
     }
@@ -155,9 +148,9 @@ def test_resubmitted_chunk_finds_items_its_job_did_not_report(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Real Encord may not list skipped duplicates in `itemsWithNames`: look them up by URL."""
-    from dagster_encord.dagster import steps
     from dagster_encord.encord_client.client import EncordClient
     from dagster_encord.encord_client.jobs import JobState
+    from dagster_encord.pipeline import steps
 
     defs, chunk_id = _setup(harness, count=3)
 

@@ -76,16 +76,7 @@ def _upload_windows(harness: Harness, tmp_path: Path, limit: int) -> list[tuple[
     ) as instance:
         chunk_ids = _plan(harness, instance)
         harness.emulator.add_latency(POST_LATENCY_SECONDS, path="*/data-upload-jobs", method="POST")
-        base = {
-            "name": harness.name,
-            "source": f"s3://{harness.bucket}",
-            "source_options": {"endpoint_url": harness.endpoint},
-            "folder": harness.folder_uuid,
-            "integration": "test-s3",
-            "planner": PLANNER,
-            "domain": harness.emulator.domain,
-            "ledger_url": harness.ledger_url,
-        }
+        base = {"pipeline": harness.config(planner=PLANNER)}
         workers = [
             subprocess.Popen(
                 [sys.executable, "-m", "tests.pipeline.pool_worker", json.dumps(config)],

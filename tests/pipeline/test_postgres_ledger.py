@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from dagster_encord.dagster.sensors import SensorOptions
 from dagster_encord.ledger import Ledger
 from dagster_encord.quickstart.sample_media import planner_groups, sample_files
 from tests.pipeline.harness import Harness
@@ -17,7 +16,7 @@ def test_pipeline_on_a_postgres_ledger(harness: Harness, pg_url: str) -> None:
     harness.put(files)
     defs = harness.defs(
         planner={"groups": planner_groups()},
-        sensor_options=SensorOptions(heal_after_seconds=0.0),
+        heal_after_seconds=0.0,
     )
     harness.emulator.drop_connections(path="*/data-upload-jobs", method="POST")
     runs = harness.tick(defs, "new_objects")

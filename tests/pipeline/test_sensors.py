@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from dagster_encord.dagster.sensors import SensorOptions
 from dagster_encord.ledger import Ledger
 from dagster_encord.quickstart.sample_media import png
 from tests.pipeline.harness import Harness
@@ -58,7 +57,7 @@ def test_transient_failure_is_retried_with_backoff_and_permanent_one_quarantined
 ) -> None:
     harness.put(_images(4))
     now = [datetime.now(UTC)]
-    defs = harness.defs(sensor_options=SensorOptions(clock=lambda: now[0]), max_attempts=3)
+    defs = harness.defs(clock=lambda: now[0], max_attempts=3)
     ledger = _ledger(harness)
     pending_urls = []
     result = harness.evaluate(defs, "new_objects")  # plans; the faults go in before any POST
@@ -102,7 +101,7 @@ def test_transient_failure_is_retried_with_backoff_and_permanent_one_quarantined
 def test_files_exhausting_their_attempts_are_quarantined(harness: Harness) -> None:
     harness.put(_images(1))
     now = [datetime.now(UTC)]
-    defs = harness.defs(sensor_options=SensorOptions(clock=lambda: now[0]), max_attempts=2)
+    defs = harness.defs(clock=lambda: now[0], max_attempts=2)
     ledger = _ledger(harness)
     result = harness.evaluate(defs, "new_objects")
     (request,) = result.run_requests or ()

@@ -1,4 +1,4 @@
-"""The pipeline's steps as plain functions, shared by assets, sensors, the demo and the benchmark.
+"""The pipeline's steps as plain functions, shared by assets, sensors, `run` and the benchmarks.
 
 No Dagster here: each step takes the ledger, the source and the Encord client and does one thing.
 - `ingest_and_plan`: listing pages -> ledger diff -> persisted chunks.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -22,45 +22,11 @@ from urllib.parse import unquote, urlparse
 from dagster_encord.encord_client.client import EncordClient, is_uuid
 from dagster_encord.encord_client.jobs import JobState
 from dagster_encord.ledger import DiffSummary, JobOutcome, Ledger, PlanOutcome, StoredChunk
-from dagster_encord.planner import PlannerConfig
+from dagster_encord.pipeline.settings import IngestionSettings
 from dagster_encord.planner.manifest import MANIFEST_KEYS
-from dagster_encord.planner.plan import GroupMetadataFor, MetadataFor
-from dagster_encord.sources import ObjectRecord, Source, open_source
+from dagster_encord.sources import ObjectRecord, open_source
 
 OPEN_CHUNK_STATES = ("planned", "submitting")
-
-
-@dataclass(frozen=True)
-class IngestionSettings:
-    """One pipeline's configuration: where files come from and which Encord folder they go to."""
-
-    name: str
-    source_url: str
-    folder: str
-    integration: str
-    source_options: Mapping[str, Any] = field(default_factory=dict)
-    prefix: str = ""
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    planner: PlannerConfig = field(default_factory=PlannerConfig)
-    manifest_url: str | None = None
-    max_attempts: int = 5
-    run_wait_seconds: float = 600.0
-    poll_budget_seconds: float = 20.0
-    page_size: int = 1000
-    # clientMetadata put inline in the manifests at planning time (one file / one group).
-    metadata_for: MetadataFor | None = None
-    group_metadata_for: GroupMetadataFor | None = None
-    # Keys the metadata provider reads (sidecars, a mapping file): listed, never registered.
-    is_metadata_object: Callable[[str], bool] | None = None
-
-    def open_source(self) -> Source:
-        return open_source(self.source_url, **dict(self.source_options))
-
-    def list_pages(self, source: Source) -> Iterable[list[ObjectRecord]]:
-        return source.list_pages(
-            self.prefix, include=self.include, exclude=self.exclude, page_size=self.page_size
-        )
 
 
 @dataclass(frozen=True)
@@ -92,7 +58,7 @@ def ingest_and_plan(
             listed_bytes += sum(record.size for record in data)
             yield data
 
-    diff = ledger.ingest(counted(), settings.source_url, complete=complete)
+    diff = ledger.ingest(counted(), settings.display_url, complete=complete)
     outcome = plan(settings, ledger)
     return IngestResult(diff, outcome, listed_bytes, time.monotonic() - started)
 
