@@ -40,11 +40,12 @@ import dagster as dg
 from encord import EncordUserClient
 from moto.server import ThreadedMotoServer
 
+from dagster_encord.dagster.driver import DriveReport, PipelineDriver
 from dagster_encord.dagster.factory import build_encord_ingestion
+from dagster_encord.dagster.naming import PipelineNames
 from dagster_encord.emulator import EncordEmulator
 from dagster_encord.ledger import Ledger
 from dagster_encord.metadata.sources import FromCallable
-from dagster_encord.quickstart.runner import SensorDriver
 from dagster_encord.quickstart.sample_media import png
 from dagster_encord.sources import ObjectRecord
 
@@ -130,15 +131,16 @@ def run_pipeline(
     home = work / f"dagster-{budget}"
     home.mkdir()
     with dg.instance_for_test(temp_dir=str(home)) as instance:
-        driver = SensorDriver(defs, "bench", instance, log_level="WARNING")
+        driver = PipelineDriver(defs, PipelineNames("bench"), instance, log_level="WARNING")
         before = emulator.counters()
         started = time.monotonic()
-        runs, failed = driver.tick("new_objects")
-        ticks = 0
-        while ledger.counts().pending and ticks < 600:
+        report = DriveReport()
+        report.add(driver.tick("new_objects"))
+        while ledger.counts().pending and report.ticks < 600:
             time.sleep(0.5)
-            launched, lost = driver.tick("job_status")
-            runs, failed, ticks = runs + launched, failed + lost, ticks + 1
+            report.add(driver.tick("job_status"))
+            report.ticks += 1
+        runs, failed = report.runs, report.failed_runs
         counts = ledger.counts()
         result = PipelineRun(
             budget,

@@ -8,6 +8,7 @@ SAS is refused with a message that says so and never repeats the secret. Relativ
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -129,6 +130,17 @@ class LedgerSection(Section):
         if value is None:
             return None
         return _no_secret_url(value, "put the URL in an environment variable and set url_env")
+
+    def resolved_url(self) -> str | None:
+        """The URL, reading `url_env` now (outside Dagster; resources use `dg.EnvVar`)."""
+        if self.url_env is None:
+            return self.url
+        if not os.environ.get(self.url_env):
+            raise ConfigError(
+                f"ledger.url_env: environment variable {self.url_env} is not set; export the "
+                "ledger's SQLAlchemy URL in it"
+            )
+        return os.environ[self.url_env]
 
     @field_validator("url_env")
     @classmethod

@@ -18,7 +18,6 @@ import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 from dagster_encord.errors import DagsterEncordError
 
@@ -133,49 +132,33 @@ def run(args: argparse.Namespace) -> int:
             }
         )
         if args.headless:
-            return _headless(encord)
+            return _headless(root)
         return _dagster_dev(args.port)
     return 0
 
 
-def _headless(encord: dict[str, Any]) -> int:
-    import dagster as dg
+def _headless(root: Path) -> int:
+    """`dagster-encord run --once` on the demo's pipeline file (written for you to re-run)."""
+    import yaml
 
-    from dagster_encord.dagster.resources import LedgerResource
-    from dagster_encord.quickstart.definitions import PIPELINE, demo_definitions
-    from dagster_encord.quickstart.runner import run_once
+    from dagster_encord.commands import run as run_command
+    from dagster_encord.quickstart.definitions import demo_config
 
-    defs = demo_definitions(sensors_running=False)
-    ledger = LedgerResource().get_ledger(PIPELINE)
-    with dg.DagsterInstance.get() as instance:
-        report = run_once(
-            defs,
-            PIPELINE,
-            instance,
-            pending=lambda: ledger.counts().pending,
-            log_level="WARNING",
+    pipeline_yaml = root / "pipeline.yaml"
+    pipeline_yaml.write_text(
+        yaml.safe_dump(
+            {"type": "dagster_encord.EncordPipeline", "attributes": demo_config()},
+            sort_keys=False,
         )
-    counts = ledger.counts()
-    rows = ledger.files_in_state("registered")
-    print(f"\nregistered {counts.registered} of {counts.listed} files in folder {FOLDER!r}:")
-    by_item: dict[str, list[str]] = {}
-    for row in rows:
-        by_item.setdefault(row.item_uuid or "?", []).append(row.key)
-    for item_uuid, keys in sorted(by_item.items(), key=lambda pair: pair[1][0]):
-        shown = keys[0] if len(keys) == 1 else f"{keys[0]} (+{len(keys) - 1} more files)"
-        print(f"  {item_uuid}  {shown}")
-    print(
-        f"\n{len(by_item)} Encord items from {report.runs} chunk runs; "
-        f"failed {counts.failed}, quarantined {counts.quarantined}, pending {counts.pending}"
     )
-    for check, passed in sorted(report.checks.items()):
-        print(f"  check {check}: {'passed' if passed else 'FAILED'}")
-    ok = (
-        counts.registered == counts.listed
-        and report.failed_runs == 0
-        and all(report.checks.values())
+    args = argparse.Namespace(
+        pipeline_yaml=pipeline_yaml,
+        once=True,
+        dagster_home=Path(os.environ["DAGSTER_HOME"]),
+        max_seconds=300.0,
+        log_level="WARNING",
     )
-    return 0 if ok else 1
+    return int(run_command.run(args))
 
 
 def _dagster_dev(port: int) -> int:

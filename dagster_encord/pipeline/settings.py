@@ -20,6 +20,7 @@ from dagster_encord.planner.plan import GroupMetadataFor, MetadataFor
 from dagster_encord.sources import ObjectRecord, Source, open_source
 
 if TYPE_CHECKING:
+    from dagster_encord.ledger import Ledger
     from dagster_encord.metadata.schema import DeclaredSchema
     from dagster_encord.metadata.sources import MetadataProvider
 
@@ -155,6 +156,17 @@ class IngestionSettings:
     @property
     def is_metadata_object(self) -> Callable[[str], bool] | None:
         return self.metadata_hooks.is_metadata_object
+
+
+def ledger_of(config: PipelineConfig, *, create_tables: bool = True) -> Ledger:
+    """The pipeline's ledger outside Dagster (`run`, `status`, `plan`): `url_env` read now."""
+    from dagster_encord.ledger import Ledger
+
+    url = config.ledger.resolved_url()
+    kwargs: dict[str, Any] = {"max_attempts": config.registration.max_attempts}
+    if url:
+        return Ledger(url, pipeline=config.name, create_tables=create_tables, **kwargs)
+    return Ledger.for_dagster_home(config.name, create_tables=create_tables, **kwargs)
 
 
 @dataclass(frozen=True)

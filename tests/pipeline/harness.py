@@ -1,8 +1,7 @@
-"""Test harness: a bucket on moto, a folder on the Encord emulator, and a daemon-like tick loop.
+"""Test harness: a bucket on moto, a folder on the Encord emulator, and the package's driver.
 
-`Harness.tick(sensor)` evaluates a sensor with `build_sensor_context`, applies its dynamic
-partition requests, and executes each run request in process unless a run with the same run key
-exists (what the daemon does).
+`Harness.tick(defs, sensor)` is `PipelineDriver.tick`: the sensor is evaluated, its partitions
+applied, and each run request executed in process unless its run key was used (as the daemon).
 """
 
 from __future__ import annotations
@@ -16,7 +15,9 @@ import boto3
 import dagster as dg
 
 from dagster_encord.config import RegistrationSection, SensorsSection
+from dagster_encord.dagster.driver import PipelineDriver
 from dagster_encord.dagster.factory import build_encord_ingestion
+from dagster_encord.dagster.naming import PipelineNames
 from dagster_encord.emulator import EncordEmulator
 
 KEY_ENV = "TEST_DAGSTER_ENCORD_SSH_KEY"
@@ -84,58 +85,43 @@ class Harness:
             clock=clock,
         )
 
+    @property
+    def names(self) -> PipelineNames:
+        return PipelineNames(self.name)
+
+    def driver(self, defs: dg.Definitions) -> PipelineDriver:
+        """The package's daemon-like driver on this instance; cursors persist across calls."""
+        driver = PipelineDriver(defs, self.names, self.instance)
+        driver.cursors = self.cursors
+        return driver
+
     def resources(self, defs: dg.Definitions) -> dict[str, Any]:
         return dict(defs.resources or {})
 
     def materialize_listing(self, defs: dg.Definitions) -> dg.ExecuteInProcessResult:
         job = defs.resolve_implicit_global_asset_job_def()
         return job.execute_in_process(
-            instance=self.instance,
-            asset_selection=[dg.AssetKey([self.name, "bucket_listing"])],
+            instance=self.instance, asset_selection=[self.names.key("bucket_listing")]
         )
 
     def run_chunk(
         self, defs: dg.Definitions, chunk_id: str, run_key: str | None = None
     ) -> dg.ExecuteInProcessResult:
-        job = defs.resolve_job_def(f"{self.name}__register_chunk")
+        job = defs.resolve_job_def(self.names.chunk_job)
         tags = {"dagster/run_key": run_key} if run_key else {}
         return job.execute_in_process(
             instance=self.instance, partition_key=chunk_id, tags=tags, raise_on_error=False
         )
 
     def chunk_ids(self) -> list[str]:
-        return list(self.instance.get_dynamic_partitions(f"{self.name}__chunks"))
+        return list(self.instance.get_dynamic_partitions(self.names.partitions))
 
     def evaluate(self, defs: dg.Definitions, sensor: str) -> dg.SensorResult:
-        name = f"{self.name}__{sensor}"
-        sensor_def = defs.resolve_sensor_def(name)
-        context = dg.build_sensor_context(
-            instance=self.instance,
-            cursor=self.cursors.get(name),
-            resources=self.resources(defs),
-            sensor_name=name,
-        )
-        result = sensor_def(context)
+        """Evaluate a sensor and apply its partitions and events, launching nothing."""
+        result = self.driver(defs).evaluate(sensor)
         assert isinstance(result, dg.SensorResult)
-        self.cursors[name] = result.cursor
-        for request in result.dynamic_partitions_requests or ():
-            assert isinstance(request, dg.AddDynamicPartitionsRequest)
-            self.instance.add_dynamic_partitions(
-                request.partitions_def_name, request.partition_keys
-            )
         return result
 
     def tick(self, defs: dg.Definitions, sensor: str) -> list[dg.ExecuteInProcessResult]:
         """Evaluate and launch the runs a daemon would launch (run keys dedupe)."""
-        result = self.evaluate(defs, sensor)
-        for event in result.asset_events or ():
-            self.instance.report_runless_asset_event(event)
-        launched = []
-        for request in result.run_requests or ():
-            if request.run_key and self.instance.get_runs(
-                filters=dg.RunsFilter(tags={"dagster/run_key": request.run_key})
-            ):
-                continue
-            assert request.partition_key is not None
-            launched.append(self.run_chunk(defs, request.partition_key, request.run_key))
-        return launched
+        return self.driver(defs).tick(sensor)

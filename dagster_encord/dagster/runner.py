@@ -1,0 +1,148 @@
+"""Run a whole pipeline in this process, without the daemon: `dagster-encord run` and the demo.
+
+Once (`run_pipeline(..., once=True)`): runs a previous driver left unfinished are marked failed;
+the full listing (`bucket_listing`); a run per open chunk (new, or left by a killed run); the
+job-status and retry sensors until nothing is pending; every later section that is configured
+(metadata now); then every check. Watching (`once=False`): the sensors tick at their interval,
+as the daemon would, until interrupted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from dagster_encord.config import PipelineConfig
+from dagster_encord.dagster.driver import DriveReport, PipelineDriver
+from dagster_encord.dagster.factory import build_encord_ingestion
+from dagster_encord.dagster.naming import PipelineNames
+from dagster_encord.ledger import Ledger, LedgerCounts
+from dagster_encord.pipeline.settings import ledger_of
+
+# Later sections, in order: each is materialized when the pipeline has it.
+LATER_ASSETS = ("metadata_schema", "metadata_upserts")
+POLL_PAUSE_SECONDS = 0.5
+
+
+@dataclass
+class RunSummary:
+    """What one `run` did and what the ledger says after it."""
+
+    pipeline: str
+    report: DriveReport
+    counts: LedgerCounts
+    seconds: float
+    failed_steps: list[str] = field(default_factory=list)
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return (
+            not self.failed_steps
+            and not self.timed_out
+            and self.counts.pending == 0
+            and all(self.report.checks.values())
+        )
+
+
+def run_pipeline(
+    config: PipelineConfig,
+    instance: dg.DagsterInstance,
+    *,
+    once: bool = True,
+    max_seconds: float = 1800.0,
+    log_level: str = "WARNING",
+    defs: dg.Definitions | None = None,
+    progress: Callable[[str], None] = lambda line: None,
+) -> RunSummary:
+    """Drive `config`'s pipeline on `instance` (see the module docstring)."""
+    started = time.monotonic()
+    defs = defs or build_encord_ingestion(config)
+    names = PipelineNames.of(config)
+    driver = PipelineDriver(defs, names, instance, log_level=log_level)
+    ledger = _ledger(config)
+    summary = RunSummary(config.name, DriveReport(), ledger.counts(), 0.0)
+    summary.report.dead_runs_marked = driver.mark_dead_runs()
+    if summary.report.dead_runs_marked:
+        progress(f"marked {summary.report.dead_runs_marked} runs of killed processes failed")
+    if once:
+        _run_once(driver, ledger, summary, started + max_seconds, progress)
+    else:
+        _watch(driver, ledger, config, summary, progress)
+    summary.report.checks = driver.run_checks()
+    summary.counts = ledger.counts()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _run_once(
+    driver: PipelineDriver,
+    ledger: Ledger,
+    summary: RunSummary,
+    deadline: float,
+    progress: Callable[[str], None],
+) -> None:
+    listing = driver.materialize("bucket_listing")
+    if not listing.success:
+        summary.failed_steps.append("bucket_listing")
+        return
+    counts = ledger.counts()
+    progress(f"listed {counts.listed} files: {counts.pending} pending")
+    report = summary.report
+    report.add(driver.resume_open_chunks(ledger))
+    while ledger.counts().pending:
+        if time.monotonic() > deadline:
+            summary.timed_out = True
+            return
+        report.add(driver.tick("job_status"))
+        report.add(driver.tick("retries"))
+        report.add(driver.resume_open_chunks(ledger))
+        report.ticks += 1
+        if ledger.counts().pending:
+            time.sleep(POLL_PAUSE_SECONDS)  # a job's progress on the server, not a test's sync
+    progress(f"registered {ledger.counts().registered} files in {report.runs} chunk runs")
+    _later_sections(driver, summary, progress)
+
+
+def _later_sections(
+    driver: PipelineDriver, summary: RunSummary, progress: Callable[[str], None]
+) -> None:
+    present = [asset for asset in LATER_ASSETS if driver.has_asset(asset)]
+    if not present:
+        return
+    result = driver.materialize(*present)
+    if not result.success:
+        summary.failed_steps.extend(present)
+        return
+    progress(f"materialized {', '.join(present)}")
+
+
+def _watch(
+    driver: PipelineDriver,
+    ledger: Ledger,
+    config: PipelineConfig,
+    summary: RunSummary,
+    progress: Callable[[str], None],
+) -> None:
+    """Tick like the daemon until Ctrl-C; later sections follow new registrations."""
+    report = summary.report
+    report.add(driver.resume_open_chunks(ledger))
+    try:
+        while True:
+            registered = ledger.counts().registered
+            for sensor in ("new_objects", "job_status", "retries"):
+                report.add(driver.tick(sensor))
+            report.ticks += 1
+            if ledger.counts().registered != registered:
+                progress(f"registered {ledger.counts().registered} files")
+                _later_sections(driver, summary, progress)
+            time.sleep(config.sensors.interval_seconds)
+    except KeyboardInterrupt:
+        progress("stopped")
+
+
+def _ledger(config: PipelineConfig) -> Ledger:
+    return ledger_of(config)
