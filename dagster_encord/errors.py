@@ -7,6 +7,10 @@ class DagsterEncordError(Exception):
     """Base class: every error the package raises on purpose derives from it."""
 
 
+class CursorError(DagsterEncordError, ValueError):
+    """A stored cursor cannot be read: not JSON, truncated, another version or an old format."""
+
+
 # --- sources ---------------------------------------------------------------------------------
 
 
