@@ -10,9 +10,13 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from types import ModuleType
 
 from dagster_encord.errors import DagsterEncordError
+
+DESCRIPTION = "Register cloud-bucket data in Encord and keep it in sync, with Dagster."
+EPILOG = "Run `dagster-encord COMMAND --help` for a command's options."
 
 # name -> (module under dagster_encord.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -29,7 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """Only the command named in `argv` gets its full arguments (and its imports)."""
     requested = next((arg for arg in argv if arg in COMMANDS), None)
-    parser = argparse.ArgumentParser(prog="dagster-encord", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="dagster-encord", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument(
+        "--version", action="version", version=f"dagster-encord {package_version()}"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
@@ -37,6 +44,13 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         if name == requested:
             _load(module_name).add_arguments(command_parser)
     return parser
+
+
+def package_version() -> str:
+    try:
+        return version("dagster-encord")
+    except PackageNotFoundError:  # a source checkout that was never installed
+        return "unknown (not installed)"
 
 
 def _load(module_name: str) -> ModuleType:

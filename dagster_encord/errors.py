@@ -11,6 +11,10 @@ class ConfigError(DagsterEncordError):
     """A pipeline configuration (YAML or Python) is invalid: names the file, field and fix."""
 
 
+class CursorError(DagsterEncordError, ValueError):
+    """A stored cursor cannot be read: not JSON, truncated, another version or an old format."""
+
+
 # --- sources ---------------------------------------------------------------------------------
 
 

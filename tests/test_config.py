@@ -124,7 +124,7 @@ def test_missing_schema_file_is_named_relative_to_the_yaml(tmp_path: Path) -> No
     (tmp_path / "conf").mkdir()
     path = tmp_path / "conf" / "pipeline.yaml"
     path.write_text(yaml.safe_dump(_with("metadata", {"schema": "schema.yaml"})))
-    with pytest.raises(ConfigError, match="metadata.schema: file .*/conf/schema.yaml does not"):
+    with pytest.raises(ConfigError, match=r"metadata\.schema: file .*/conf/schema\.yaml does not"):
         load_pipeline_config(path)
     (tmp_path / "conf" / "schema.yaml").write_text("keys: {split: varchar}\n")
     config = load_pipeline_config(path)

@@ -13,6 +13,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
+from dagster_encord.commands.source_args import add_source_arguments, source_options
 from dagster_encord.errors import SourceError
 
 
@@ -22,17 +23,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SOURCE_URL",
         help="s3://, gs://, az://, https://ACCOUNT.blob.core.windows.net/... or file:///",
     )
-    parser.add_argument(
-        "--endpoint-url", help="override the storage endpoint (emulators, MinIO, OTC)"
-    )
     parser.add_argument("--jsonl", action="store_true", help="print one JSON record per line")
-    parser.add_argument("--region", help="S3 region (default: from the AWS config, else us-east-1)")
-    parser.add_argument("--profile", help="AWS profile name")
-    parser.add_argument("--credentials-file", help="GCP service-account JSON file")
-    parser.add_argument(
+    # Shorthands for source options this command has always taken.
+    source = add_source_arguments(parser)
+    source.add_argument("--region", help="S3 region (default: from the AWS config, else us-east-1)")
+    source.add_argument("--profile", help="AWS profile name")
+    source.add_argument("--credentials-file", help="GCP service-account JSON file")
+    source.add_argument(
         "--url-style", help="object URL style (s3: virtual|path|s3|mrap; gs: cloud|public|gs)"
     )
-    parser.add_argument("--engine", choices=["auto", "obstore", "boto3"], help="S3 listing engine")
+    source.add_argument("--engine", choices=["auto", "obstore", "boto3"], help="S3 listing engine")
     parser.add_argument(
         "--include",
         action="append",
@@ -61,18 +61,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from dagster_encord.sources import open_source
 
-    options: dict[str, Any] = {
-        name: value
-        for name, value in (
-            ("endpoint_url", args.endpoint_url),
-            ("region", args.region),
-            ("profile", args.profile),
-            ("credentials_file", args.credentials_file),
-            ("url_style", args.url_style),
-            ("engine", args.engine),
-        )
-        if value is not None
-    }
+    options = source_options(
+        args,
+        region=args.region,
+        profile=args.profile,
+        credentials_file=args.credentials_file,
+        url_style=args.url_style,
+        engine=args.engine,
+    )
     source = open_source(args.source_url, **options)
     pages = source.list_pages(
         include=args.include,

@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
+from dagster_encord.commands.source_args import add_source_arguments, source_options
 from dagster_encord.errors import PlanningError
 from dagster_encord.ledger import Ledger, PlannedChunk, PlanOutcome
 from dagster_encord.planner import Chunk, PlannerConfig
@@ -41,13 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--pipeline", default="default", help="pipeline name in the ledger")
     parser.add_argument("--prefix", default="", help="list only keys under this prefix")
-    parser.add_argument(
-        "--source-option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="option for the source, e.g. endpoint_url=http://127.0.0.1:9000 (repeatable)",
-    )
+    add_source_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise PlanningError(f"--out {out}: cannot create the folder ({error})") from None
-    source = open_source(args.source_url, **source_options(args.source_option))
+    source = open_source(args.source_url, **source_options(args))
 
     def write(planned: PlannedChunk, chunk: Chunk) -> None:
         (out / f"{planned.chunk_id}.{chunk.format}").write_text(
@@ -91,18 +86,6 @@ def run(args: argparse.Namespace) -> int:
     )
     print_summary(outcome, out, sys.stdout)
     return 0
-
-
-def source_options(pairs: list[str]) -> dict[str, str]:
-    options: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise PlanningError(
-                f"--source-option {pair!r}: expected KEY=VALUE, e.g. endpoint_url=http://host:9000"
-            )
-        options[name.strip()] = value
-    return options
 
 
 def print_summary(outcome: PlanOutcome, out: Path, stream: TextIO) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dagster_encord.errors import DagsterEncordError
+from dagster_encord.commands.source_args import add_source_arguments, source_options
 from dagster_encord.metadata.schema import load_schema
 from dagster_encord.metadata.sources import (
     FromPath,
@@ -45,23 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("allow", "warn", "reject"),
         help="override the schema's policy for undeclared keys",
     )
-    parser.add_argument(
-        "--source-option",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="provider option, e.g. endpoint_url=http://127.0.0.1:9000 (repeatable)",
-    )
-
-
-def _source_options(pairs: list[str]) -> dict[str, str]:
-    options: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise DagsterEncordError(f"--source-option {pair!r}: use NAME=VALUE")
-        options[name] = value
-    return options
+    add_source_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
     schema = load_schema(args.schema)
     validator = MetadataValidator(schema, unknown_keys=args.unknown_keys)
-    source = open_source(args.source_url, **_source_options(args.source_option))
+    source = open_source(args.source_url, **source_options(args))
 
     # First pass: every key, so sidecars are read only where they exist.
     all_keys: set[str] = set()

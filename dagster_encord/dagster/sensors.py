@@ -11,21 +11,24 @@
 
 # No `from __future__ import annotations`: dagster reads the context annotations at runtime.
 
-import json
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import dagster as dg
 
 from dagster_encord.dagster.assets import listing_metadata
 from dagster_encord.dagster.naming import PipelineNames, partition_requests
-from dagster_encord.errors import EncordRateLimitedError
+from dagster_encord.encord_client.jobs import PollCursor
+from dagster_encord.errors import CursorError, EncordRateLimitedError
 from dagster_encord.ledger import Ledger
 from dagster_encord.pipeline import IngestionSettings, steps
 from dagster_encord.sources import ListingCursor, ObjectRecord, list_new_pages
+
+_Cursor = TypeVar("_Cursor")
 
 _LIVE_RUN_STATUSES = [
     dg.DagsterRunStatus.QUEUED,
@@ -46,6 +49,25 @@ class SensorOptions:
     stale_run_seconds: float = 3600.0
     # The clock the retry sensor compares backoffs against (tests move it forward).
     clock: Callable[[], datetime] | None = None
+
+
+def _read_cursor(
+    context: dg.SensorEvaluationContext, parse: Callable[[str | None], _Cursor], fresh: _Cursor
+) -> _Cursor:
+    """The stored cursor, or `fresh` when it cannot be read (garbage, another version).
+
+    Safe because the ledger de-duplicates: a reset costs a full listing or poll, never a
+    duplicate registration. Raising instead would fail every tick until someone cleared it.
+    """
+    try:
+        return parse(context.cursor)
+    except CursorError as error:
+        shown = (context.cursor or "")[:80]
+        context.log.warning(
+            f"sensor {context.sensor_name}: cursor {shown!r} unreadable; "
+            f"starting from scratch ({error})"
+        )
+        return fresh
 
 
 def _chunk_runs(
@@ -78,7 +100,7 @@ def build_sensors(
     )
     def new_objects(context: dg.SensorEvaluationContext, **_bound: object) -> dg.SensorResult:
         ledger = names.ledger(context.resources, settings)
-        cursor = ListingCursor.from_json(context.cursor)
+        cursor = _read_cursor(context, ListingCursor.from_json, ListingCursor())
         source = settings.open_source()
         seen: list[int] = [0]
 
@@ -132,10 +154,10 @@ def build_sensors(
     )
     def job_status(context: dg.SensorEvaluationContext, **_bound: object) -> dg.SensorResult:
         ledger = names.ledger(context.resources, settings)
-        state = json.loads(context.cursor) if context.cursor else {}
+        state = _read_cursor(context, PollCursor.from_json, PollCursor())
         events: list[dg.AssetMaterialization] = []
         note = ""
-        if time.time() < float(state.get("not_before", 0)):
+        if time.time() < state.not_before:
             note = "rate limited; waiting for Retry-After"
         elif ledger.chunks_in_state("submitted"):
             # No SDK retries here: a 429's Retry-After would be slept through, past the budget.
@@ -163,9 +185,9 @@ def build_sensors(
                         },
                     )
                 )
-            state = {}
-            if report.rate_limited:
-                state["not_before"] = time.time() + (report.retry_after or 10.0)
+            state = PollCursor(
+                time.time() + (report.retry_after or 10.0) if report.rate_limited else 0.0
+            )
             note = f"{len(report.finished)} jobs finished, {len(report.pending)} pending" + (
                 " (rate limited)" if report.rate_limited else ""
             )
@@ -173,7 +195,7 @@ def build_sensors(
         return dg.SensorResult(
             run_requests=runs,
             asset_events=events,
-            cursor=json.dumps(state, separators=(",", ":")),
+            cursor=state.to_json(),
             skip_reason=None if runs or events else (note or "no submitted jobs"),
         )
 

@@ -2,18 +2,24 @@
 
 An upload job registers one manifest chunk. Polling it yields a `JobState`; every failed unit is a
 `UnitFailure` classified as transient (worth retrying) or permanent (quarantine, do not retry).
+`PollCursor` is what the job-status sensor keeps between polls.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Literal
+
+from dagster_encord.errors import CursorError
 
 JobStatus = Literal["PENDING", "DONE", "ERROR", "CANCELLED"]
 ErrorKind = Literal["transient", "permanent"]
 
 FINISHED_STATUSES: frozenset[str] = frozenset({"DONE", "ERROR", "CANCELLED"})
+# Bump when `PollCursor`'s stored form changes; an older cursor then reads as unreadable.
+POLL_CURSOR_VERSION = 1
 
 # Words in Encord's unit-error messages that mean a retry cannot help: the object is gone, the
 # integration may not read it, or the bytes are not a media file Encord accepts.
@@ -88,3 +94,35 @@ class JobState:
     @property
     def finished(self) -> bool:
         return self.status in FINISHED_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class PollCursor:
+    """State kept between job polls: no poll before `not_before` (epoch seconds; a 429's
+    Retry-After). Stored as versioned JSON, like `ListingCursor`."""
+
+    not_before: float = 0.0
+
+    def to_json(self) -> str:
+        data: dict[str, float] = {"v": POLL_CURSOR_VERSION}
+        if self.not_before:
+            data["not_before"] = self.not_before
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | None) -> PollCursor:
+        """Parse `to_json` output; empty starts fresh; anything else raises `CursorError`."""
+        if not text:
+            return cls()
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            if data.get("v") != POLL_CURSOR_VERSION:
+                raise ValueError(f"version {data.get('v')!r}, expected {POLL_CURSOR_VERSION}")
+            not_before = data.get("not_before", 0.0)
+            if isinstance(not_before, bool) or not isinstance(not_before, int | float):
+                raise ValueError(f"not_before {not_before!r} is not a number")
+            return cls(float(not_before))
+        except (ValueError, TypeError) as error:
+            raise CursorError(f"not a job poll cursor: {error!s}") from None

@@ -17,7 +17,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from dagster_encord.errors import CursorError
 from dagster_encord.sources.base import FanOut, ObjectRecord, Source
+
+# Bump when the stored form changes; an older cursor then reads as unreadable and starts over.
+CURSOR_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +53,10 @@ class ListingCursor:
         return ListingCursor(watermark, frozenset(keys))
 
     def to_json(self) -> str:
-        """A compact string a Dagster sensor can store as its cursor."""
+        """A compact, versioned string a Dagster sensor can store as its cursor."""
         return json.dumps(
             {
+                "v": CURSOR_VERSION,
                 "watermark": self.watermark.isoformat() if self.watermark else None,
                 "keys_at_watermark": sorted(self.keys_at_watermark),
             },
@@ -60,15 +65,28 @@ class ListingCursor:
 
     @classmethod
     def from_json(cls, text: str | None) -> ListingCursor:
-        """Parse `to_json` output; an empty or missing cursor starts from the beginning."""
+        """Parse `to_json` output; an empty or missing cursor starts from the beginning.
+
+        Anything else (garbage, truncated JSON, another version, the old unversioned form)
+        raises `CursorError`: the caller decides whether to start over.
+        """
         if not text:
             return cls()
-        data = json.loads(text)
-        watermark = data.get("watermark")
-        return cls(
-            as_utc(datetime.fromisoformat(watermark)) if watermark else None,
-            frozenset(data.get("keys_at_watermark", ())),
-        )
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            if data.get("v") != CURSOR_VERSION:
+                raise ValueError(f"version {data.get('v')!r}, expected {CURSOR_VERSION}")
+            watermark, keys = data["watermark"], data["keys_at_watermark"]
+            if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
+                raise ValueError("keys_at_watermark is not a list of keys")
+            return cls(
+                as_utc(datetime.fromisoformat(watermark)) if watermark is not None else None,
+                frozenset(keys),
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise CursorError(f"not a listing cursor: {error!s}") from None
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -1,4 +1,4 @@
-"""`dagster-encord run PIPELINE.yaml --once`: a whole pipeline without the daemon, as users run it."""
+"""`dagster-encord run PIPELINE.yaml --once`: a pipeline without the daemon, as users run it."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import pytest
 
 from dagster_encord.ledger import Ledger
 from dagster_encord.quickstart.sample_media import png
@@ -163,3 +164,61 @@ def test_job_status_tick_stays_within_its_time_budget(harness: Harness) -> None:
             break
         harness.evaluate(defs, "job_status")
     assert ledger.counts().registered == 8
+
+
+# --- unreadable cursors reset instead of failing every tick -------------------------------------
+
+OLD_LISTING_CURSOR = '{"watermark":"2999-01-01T00:00:00+00:00","keys_at_watermark":[]}'
+
+
+def _assert_reset_warning(capsys: pytest.CaptureFixture[str], sensor: str) -> None:
+    err = capsys.readouterr().err
+    assert f"sensor cams__{sensor}: cursor" in err
+    assert "unreadable; starting from scratch" in err
+
+
+def test_new_objects_with_an_unreadable_cursor_starts_over_and_registers_each_file_once(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    harness.put(_images(3))
+    defs = harness.defs()
+    name = f"{harness.name}__new_objects"
+    harness.cursors[name] = "\x00garbage{"
+    runs = harness.tick(defs, "new_objects")
+    assert runs and all(run.success for run in runs)
+    _assert_reset_warning(capsys, "new_objects")
+    assert _ledger(harness).counts().registered == 3
+
+    # An old unversioned cursor (whose watermark would hide every file) reads as unreadable too:
+    # the full listing is diffed against the ledger, so only the new file is registered.
+    harness.put(_images(1, start=3))
+    harness.cursors[name] = OLD_LISTING_CURSOR
+    runs = harness.tick(defs, "new_objects")
+    assert len(runs) == 1 and runs[0].success
+    _assert_reset_warning(capsys, "new_objects")
+    ledger = _ledger(harness)
+    assert ledger.counts().registered == ledger.counts().listed == 4
+    assert len(harness.emulator.items(harness.folder_uuid)) == 4
+    assert harness.emulator.duplicate_items() == 0
+    # The cursor written after the reset is readable: the next tick is quiet.
+    assert harness.tick(defs, "new_objects") == []
+    assert "unreadable" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cursor", ["not json", '{"not_before":', '{"v":99,"not_before":0}'])
+def test_job_status_with_an_unreadable_cursor_polls_as_usual(
+    harness: Harness, capsys: pytest.CaptureFixture[str], cursor: str
+) -> None:
+    harness.put(_images(2))
+    defs = harness.defs(run_wait_seconds=0.2)
+    harness.emulator.stall_jobs(1)
+    assert all(run.success for run in harness.tick(defs, "new_objects"))
+    ledger = _ledger(harness)
+    assert ledger.counts()["submitted"] == 2
+    harness.emulator.release_jobs()
+    harness.cursors[f"{harness.name}__job_status"] = cursor
+    result = harness.evaluate(defs, "job_status")
+    _assert_reset_warning(capsys, "job_status")
+    assert [event.partition for event in result.asset_events or ()] == harness.chunk_ids()
+    assert ledger.counts().registered == 2
+    assert result.cursor == '{"v":1}'

@@ -88,7 +88,7 @@ def test_plan_an_s3_bucket_through_moto(
         s3.put_object(Bucket=bucket, Key=key, Body=b"0123")
     out = tmp_path / "out"
     args = ["plan", f"s3://{bucket}", "--out", str(out), "--format", "csv"]
-    assert main([*args, "--source-option", f"endpoint_url={endpoint}"]) == 0
+    assert main([*args, "--endpoint-url", endpoint]) == 0
     printed = capsys.readouterr().out
     assert "listed 6 files: 6 new" in printed and "notes.bin: unsupported" in printed
     rows = sorted(line for path in out.glob("*.csv") for line in path.read_text().splitlines()[1:])
@@ -104,8 +104,9 @@ def test_plan_an_s3_bucket_through_moto(
 
 
 def test_malformed_source_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["plan", tmp_path.as_uri(), "--out", str(tmp_path), "--source-option", "oops"])
-    assert code == 2 and "expected KEY=VALUE" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:  # argparse's usage error
+        main(["plan", tmp_path.as_uri(), "--out", str(tmp_path), "--source-option", "oops"])
+    assert exit_.value.code == 2 and "expected KEY=VALUE" in capsys.readouterr().err
 
 
 def test_plan_packing_option_chooses_the_packing(tmp_path: Path) -> None:
