@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 # The one place to change when the component is renamed.
-COMPONENT_TYPE = "dagster_encord.dagster.EncordIngestionComponent"
+COMPONENT_TYPE = "dagster_encord.EncordPipeline"
 
 
 def test_dg_list_components_shows_the_encord_component(tmp_path: Path) -> None:
