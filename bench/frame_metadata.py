@@ -15,12 +15,14 @@ from __future__ import annotations
 import argparse
 import time
 
+from encord.user_client import EncordUserClient
+
 from dagster_encord.emulator import EncordEmulator
 from dagster_encord.encord_client.client import EncordClient
-from dagster_encord.encord_client.frame_ops import execute_frame_upserts
-from dagster_encord.encord_client.metadata_ops import read_group_frames, sync_schema
+from dagster_encord.metadata.frame_execute import execute_frame_upserts, read_group_frames
 from dagster_encord.metadata.frames import FrameUpdate, plan_frames
 from dagster_encord.metadata.schema import DeclaredSchema, scalar
+from dagster_encord.metadata.schema_sync import sync_schema
 from dagster_encord.metadata.validate import MetadataValidator
 
 BUCKET = "https://cams.s3.eu-west-2.amazonaws.com"
@@ -31,8 +33,9 @@ def frame_urls(group: int, frames: int) -> list[str]:
     return [f"{BUCKET}/seq-{group:04d}/frame_{n:05d}.jpg" for n in range(frames)]
 
 
-def register(client: EncordClient, integration: str, groups: int, frames: int) -> list[str]:
-    folder = str(client.user_client.create_storage_folder("bench-frames").uuid)
+def register(
+    client: EncordClient, folder: str, integration: str, groups: int, frames: int
+) -> list[str]:
     entries = []
     for group in range(groups):
         entry: dict[str, object] = {"title": f"seq-{group:04d}", "clientMetadata": {"site": "A"}}
@@ -59,12 +62,15 @@ def main() -> None:
     count = args.groups * args.frames
 
     with EncordEmulator() as emulator:
-        client = EncordClient.from_ssh_key(emulator.new_ssh_key(), domain=emulator.domain)
+        ssh_key = emulator.new_ssh_key()
+        client = EncordClient.from_ssh_key(ssh_key, domain=emulator.domain)
+        # The SDK as the seed's script uses it: creates the folder, runs the baseline loop.
+        user_client = EncordUserClient.create_with_ssh_private_key(ssh_key, domain=emulator.domain)
         integration = emulator.add_integration("bench-s3", "s3")
-        sync_schema(client.user_client, SCHEMA)
+        sync_schema(client, SCHEMA)
+        folder = str(user_client.create_storage_folder("bench-frames").uuid)
         print(f"registering {args.groups} groups of {args.frames} frames ...", flush=True)
-        group_uuids = register(client, integration, args.groups, args.frames)
-        user_client = client.user_client
+        group_uuids = register(client, folder, integration, args.groups, args.frames)
 
         # Baseline: the seed's script, one update request per frame.
         emulator.reset_counters()
@@ -91,7 +97,7 @@ def main() -> None:
 
         correct = 0
         for group, group_uuid in enumerate(group_uuids):
-            stored = read_group_frames(user_client, group_uuid)
+            stored = read_group_frames(client, group_uuid)
             urls = frame_urls(group, args.frames)
             correct += sum(1 for n, url in enumerate(urls) if stored[url] == {"frame": n, "run": 2})
 

@@ -17,11 +17,14 @@ import argparse
 import json
 import time
 
+from encord.user_client import EncordUserClient
+
 from dagster_encord.emulator import EncordEmulator
 from dagster_encord.encord_client.client import EncordClient
-from dagster_encord.encord_client.metadata_ops import execute_upserts, read_metadata
+from dagster_encord.metadata.item_metadata import read_metadata
 from dagster_encord.metadata.schema import DeclaredSchema, scalar
 from dagster_encord.metadata.upsert import MetadataUpdate, plan_upserts
+from dagster_encord.metadata.upsert_execute import execute_upserts
 from dagster_encord.metadata.validate import MetadataValidator
 
 BUCKET = "https://cams.s3.eu-west-2.amazonaws.com"
@@ -87,12 +90,14 @@ def main() -> None:
     args = parser.parse_args()
 
     with EncordEmulator() as emulator:
-        client = EncordClient.from_ssh_key(emulator.new_ssh_key(), domain=emulator.domain)
+        ssh_key = emulator.new_ssh_key()
+        client = EncordClient.from_ssh_key(ssh_key, domain=emulator.domain)
+        # The SDK as the seed's script uses it: creates the folder, runs the baseline loop.
+        user_client = EncordUserClient.create_with_ssh_private_key(ssh_key, domain=emulator.domain)
         integration = emulator.add_integration("bench-s3", "s3")
-        folder = str(client.user_client.create_storage_folder("bench").uuid)
+        folder = str(user_client.create_storage_folder("bench").uuid)
         print(f"registering {args.items} items ...", flush=True)
         item_uuids = register(client, folder, integration, args.items)
-        user_client = client.user_client
 
         # Baseline: the seed's per-item loop (read-modify-write, one item at a time).
         emulator.reset_counters()
@@ -118,7 +123,7 @@ def main() -> None:
         ours_seconds = time.perf_counter() - started
         ours_counts = emulator.counters()
 
-        stored, errors = read_metadata(user_client, item_uuids)
+        stored, errors = read_metadata(client, item_uuids)
         correct = sum(1 for m in stored.values() if m == {"keep": "yes", "run": 2})
 
     print(f"\nitems: {args.items}")

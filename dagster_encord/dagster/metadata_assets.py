@@ -2,8 +2,8 @@
 `metadata_upserts` assets and the "metadata conforms to schema" asset check.
 
 Each builder is a plain function taking explicit arguments; `build_encord_ingestion` calls them
-with the pipeline's names. The work itself lives in `dagster_encord.metadata` and
-`dagster_encord.encord_client.metadata_ops`; these assets only wire resources and report.
+with the pipeline's names. The work itself lives in `dagster_encord.metadata` (schema_sync,
+upsert_execute, frame_execute, item_metadata); these assets only wire resources and report.
 """
 
 # No `from __future__ import annotations`: dagster inspects the context annotations at runtime.
@@ -12,18 +12,15 @@ from typing import Any
 
 import dagster as dg
 
-from dagster_encord.encord_client.frame_ops import execute_frame_upserts
-from dagster_encord.encord_client.metadata_ops import (
-    UpsertReport,
-    execute_upserts,
-    iter_folder_metadata,
-    sync_schema,
-)
+from dagster_encord.metadata.frame_execute import execute_frame_upserts
 from dagster_encord.metadata.frames import CollectedUpdates, plan_frames
+from dagster_encord.metadata.item_metadata import iter_folder_metadata
 from dagster_encord.metadata.ledger_io import collect_from_ledger, record_upsert_outcome
 from dagster_encord.metadata.schema import DeclaredSchema
+from dagster_encord.metadata.schema_sync import sync_schema
 from dagster_encord.metadata.sources import MetadataProvider
 from dagster_encord.metadata.upsert import MetadataUpdate, UpsertMode, plan_upserts
+from dagster_encord.metadata.upsert_execute import UpsertReport, execute_upserts
 from dagster_encord.metadata.validate import MetadataValidator
 
 UpdatesFn = Callable[[dg.AssetExecutionContext], Iterable[MetadataUpdate] | CollectedUpdates]
@@ -54,7 +51,7 @@ def build_metadata_schema_asset(
     )
     def metadata_schema(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         client = getattr(context.resources, encord_resource_key).get_client()
-        result = sync_schema(client.user_client, schema, dry_run=dry_run)
+        result = sync_schema(client, schema, dry_run=dry_run)
         for action in result.actions:
             context.log.info("metadata schema: %s", action)
         for key in result.plan.kept_undeclared:

@@ -2,15 +2,15 @@
 
 It starts upload jobs (always with ignore-errors, so one bad file never sinks its chunk), polls
 them without blocking (`timeout_seconds=0`, 429 caught and reported instead of raised), cancels
-them, resolves folders and integrations given by uuid or by title, and lists a folder's items.
-SDK exceptions become the package's own errors; the key or token never appears in them or in
-this object's repr.
+them, and resolves folders and integrations given by uuid or by title; storage.py and
+metadata_schema.py add the item and schema calls. SDK exceptions become the package's own errors
+(`translate_sdk_error`); the key or token never appears in them or in this object's repr.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,12 +20,10 @@ from dagster_encord.encord_client.jobs import (
     UnitFailure,
     classify_unit_error,
 )
-from dagster_encord.errors import (
-    EncordAuthError,
-    EncordError,
-    EncordNotFoundError,
-    EncordRateLimitedError,
-)
+from dagster_encord.encord_client.metadata_schema import MetadataSchemaCalls
+from dagster_encord.encord_client.sdk_errors import translate_sdk_error
+from dagster_encord.encord_client.storage import StorageCalls
+from dagster_encord.errors import EncordAuthError, EncordError, EncordNotFoundError
 
 if TYPE_CHECKING:
     from encord.storage import StorageFolder
@@ -62,13 +60,6 @@ class IntegrationRef:
     title: str
 
 
-@dataclass(frozen=True, slots=True)
-class FolderItem:
-    item_uuid: str
-    name: str
-    url: str | None
-
-
 def is_uuid(value: str) -> bool:
     """True when `value` is a uuid (a folder or integration given by id, not by title)."""
     try:
@@ -78,34 +69,13 @@ def is_uuid(value: str) -> bool:
     return True
 
 
-def translate_sdk_error(error: Exception, doing: str) -> EncordError:
-    """Turn an SDK exception into the package's error, naming what we were doing."""
-    from encord import exceptions as sdk
-
-    detail = str(error) or type(error).__name__
-    if isinstance(error, sdk.RateLimitExceededError):
-        return EncordRateLimitedError(
-            f"{doing}: Encord rate limit hit; retry after {error.retry_after or 'a few'} seconds",
-            retry_after=float(error.retry_after) if error.retry_after else None,
-        )
-    if isinstance(error, sdk.AuthenticationError):
-        return EncordAuthError(
-            f"{doing}: Encord rejected the credentials ({detail}); check the key or token "
-            "and the domain of the EncordResource"
-        )
-    if isinstance(error, sdk.AuthorisationError | sdk.ResourceNotFoundError):
-        return EncordNotFoundError(
-            f"{doing}: not found or not visible to this user ({detail}); check the uuid or "
-            "title and that the key's user has access"
-        )
-    return EncordError(f"{doing}: {type(error).__name__}: {detail}")
-
-
-class EncordClient:
-    """Registration calls against one Encord domain with one set of credentials.
+class EncordClient(StorageCalls, MetadataSchemaCalls):
+    """The Encord calls the package makes, against one domain with one set of credentials.
 
     Build it with `from_ssh_key` or `from_bearer_token`; the credential is handed to the SDK and not
-    kept on this object.
+    kept on this object. Storage-item calls (bulk reads and patches, group frames, folder listings)
+    come from `StorageCalls` (storage.py), metadata-schema calls from `MetadataSchemaCalls`
+    (metadata_schema.py). The SDK client stays private: callers use these methods.
     """
 
     def __init__(self, user_client: EncordUserClient, domain: str) -> None:
@@ -158,11 +128,6 @@ class EncordClient:
             domain=domain,
         )
         return cls(user_client, domain)
-
-    @property
-    def user_client(self) -> EncordUserClient:
-        """The underlying SDK client, for calls this wrapper does not cover."""
-        return self._user_client
 
     # --- folders and integrations --------------------------------------------------------------
 
@@ -307,27 +272,6 @@ class EncordClient:
         except Exception as error:
             raise translate_sdk_error(error, f"cancelling upload job {upload_job_id}") from None
         return int(response.units_cancelled_count)
-
-    # --- items ---------------------------------------------------------------------------------
-
-    def item_urls(self, item_uuids: list[str]) -> dict[str, str | None]:
-        """item uuid -> object URL (None for grouped items), in one bulk request."""
-        if not item_uuids:
-            return {}
-        try:
-            items = self._user_client.get_storage_items(item_uuids)
-        except Exception as error:
-            raise translate_sdk_error(error, f"reading {len(item_uuids)} storage items") from None
-        return {str(item.uuid): item.url for item in items}
-
-    def iter_folder_items(self, folder: str, page_size: int = 1000) -> Iterator[FolderItem]:
-        """Every item directly in the folder (url is None for grouped items)."""
-        target = self._folder(folder)
-        try:
-            for item in target.list_items(include_client_metadata=False, page_size=page_size):
-                yield FolderItem(item_uuid=str(item.uuid), name=item.name, url=item.url)
-        except Exception as error:
-            raise translate_sdk_error(error, f"listing folder {target.name!r}") from None
 
 
 def _sdk_settings(settings: RequestSettings) -> Any:

@@ -1,4 +1,8 @@
-"""metadata: the declared schema, validation of clientMetadata, metadata sources, upsert plans."""
+"""metadata: the declared schema, validation of clientMetadata, metadata sources, upsert plans.
+
+Executing them against Encord (through `EncordClient` only): `schema_sync`, `upsert_execute`,
+`frame_execute`, `item_metadata`.
+"""
 
 from dagster_encord.metadata.planning import validated_group_metadata_for, validated_metadata_for
 from dagster_encord.metadata.schema import (

@@ -23,8 +23,8 @@ from dagster_encord.metadata.upsert import MetadataUpdate, metadata_fingerprint
 from dagster_encord.sources.base import ObjectRecord
 
 if TYPE_CHECKING:
-    from dagster_encord.encord_client.metadata_ops import UpsertReport
     from dagster_encord.ledger import FileRow, Ledger
+    from dagster_encord.metadata.upsert_execute import UpsertReport
 
 UPSERTABLE_STATES = ("registered", "linked")
 METADATA_ERROR_CLASS = "metadata_upsert"

@@ -8,7 +8,7 @@ digits, space, hyphen, underscore and period, are case sensitive and may be name
 (`team.key`); embedding keys allow only letters, digits, hyphen and underscore.
 
 This module is pure: `diff_schema` compares the declaration with a neutral view of the live schema
-(`LiveKey`); `dagster_encord.encord_client.metadata_ops` applies the resulting plan with the SDK.
+(`LiveKey`); `dagster_encord.metadata.schema_sync` applies the resulting plan through the client.
 """
 
 from __future__ import annotations

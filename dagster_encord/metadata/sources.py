@@ -368,7 +368,7 @@ def group_metadata(member_metadata: Sequence[Metadata | None]) -> tuple[Metadata
 
     The group gets the keys every member has with the same value; each member keeps the rest as
     its per-frame metadata, which reaches Encord by patching the group's frames once the group
-    exists (seed 003; `dagster_encord.encord_client.metadata_ops.patch_group_frames`).
+    exists (seed 003; `dagster_encord.metadata.frame_execute.patch_group_frames`).
     """
     present = [m or {} for m in member_metadata]
     if not present:

@@ -18,11 +18,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from dagster_encord.encord_client.storage import PATCH_BATCH_LIMIT, check_patch_batch_size
 from dagster_encord.metadata.validate import MetadataValidator, MetadataViolation
 
 UpsertMode = Literal["patch", "reregister"]
 UPSERT_MODES: frozenset[str] = frozenset({"patch", "reregister"})
-PATCH_BATCH_LIMIT = 1000  # Encord's bundle limit for storage item patches
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +86,7 @@ def plan_upserts(
     """Sort updates into inline / patch / re-register / unchanged / rejected."""
     if mode not in UPSERT_MODES:
         raise ValueError(f"upsert mode must be 'patch' or 'reregister', got {mode!r}")
-    if not 1 <= batch_size <= PATCH_BATCH_LIMIT:
-        raise ValueError(f"batch_size must be 1..{PATCH_BATCH_LIMIT}, got {batch_size}")
+    check_patch_batch_size(batch_size)
     inline: list[MetadataUpdate] = []
     patches: dict[str, dict[str, Any]] = {}
     reregister: list[MetadataUpdate] = []

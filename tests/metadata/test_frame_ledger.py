@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dagster_encord.encord_client.metadata_ops import UpsertReport
 from dagster_encord.ledger import Ledger
 from dagster_encord.metadata.frames import FrameReport, member_fingerprint, plan_frames
 from dagster_encord.metadata.ledger_io import (
@@ -18,6 +17,7 @@ from dagster_encord.metadata.ledger_io import (
 from dagster_encord.metadata.schema import DeclaredSchema, enum, scalar
 from dagster_encord.metadata.sources import FromCallable
 from dagster_encord.metadata.upsert import metadata_fingerprint, plan_upserts
+from dagster_encord.metadata.upsert_execute import UpsertReport
 from dagster_encord.metadata.validate import MetadataValidator
 from dagster_encord.sources.base import ObjectRecord
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dagster_encord.encord_client.metadata_ops import UpsertReport
 from dagster_encord.ledger import Ledger
 from dagster_encord.metadata.ledger_io import (
     METADATA_ERROR_CLASS,
@@ -14,6 +13,7 @@ from dagster_encord.metadata.ledger_io import (
 )
 from dagster_encord.metadata.sources import FromCallable
 from dagster_encord.metadata.upsert import metadata_fingerprint
+from dagster_encord.metadata.upsert_execute import UpsertReport
 from dagster_encord.sources.base import ObjectRecord
 
 BUCKET = "https://b.s3.eu-west-2.amazonaws.com"

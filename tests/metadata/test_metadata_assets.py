@@ -18,12 +18,8 @@ from dagster_encord.dagster.metadata_assets import (
 )
 from dagster_encord.dagster.resources import EncordResource
 from dagster_encord.encord_client.client import EncordClient
-from dagster_encord.encord_client.metadata_ops import (
-    SKIPPED_BY_FINGERPRINT,
-    UpsertReport,
-    read_metadata,
-)
 from dagster_encord.ledger import Ledger
+from dagster_encord.metadata.item_metadata import read_metadata
 from dagster_encord.metadata.ledger_io import (
     METADATA_ERROR_CLASS,
     record_upsert_outcome,
@@ -32,15 +28,23 @@ from dagster_encord.metadata.ledger_io import (
 from dagster_encord.metadata.schema import DeclaredSchema, enum, scalar
 from dagster_encord.metadata.sources import FromCallable
 from dagster_encord.metadata.upsert import metadata_fingerprint
+from dagster_encord.metadata.upsert_execute import SKIPPED_BY_FINGERPRINT, UpsertReport
 from dagster_encord.sources.base import ObjectRecord
 from tests.metadata.helpers import image_url
 
 if TYPE_CHECKING:
+    from encord import EncordUserClient
+
     from dagster_encord.emulator import EncordEmulator
 
 SCHEMA = DeclaredSchema.of(
     scalar("captured_at", "datetime"), enum("weather", ["sunny", "rainy"]), unknown_keys="reject"
 )
+
+
+@pytest.fixture
+def folder(encord_user_client: EncordUserClient) -> str:
+    return str(encord_user_client.create_storage_folder("cams").uuid)
 
 
 @pytest.fixture
@@ -75,11 +79,11 @@ def _register_through_ledger(
 def test_schema_upserts_and_check_materialize(
     tmp_path: Path,
     resource: EncordResource,
+    folder: str,
     encord_integration: str,
     encord_emulator: EncordEmulator,
 ) -> None:
     client = resource.get_client()
-    folder = str(client.user_client.create_storage_folder("cams").uuid)
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}", pipeline="cams")
     _register_through_ledger(ledger, client, folder, encord_integration, 4)
 
@@ -129,7 +133,7 @@ def test_schema_upserts_and_check_materialize(
     assert set(report.errors) == {image_url(2)}
 
     items = {row.object_url: row for row in ledger.files_in_state("registered")}
-    stored, _ = read_metadata(client.user_client, [row.item_uuid for row in items.values()])
+    stored, _ = read_metadata(client, [row.item_uuid for row in items.values()])
     assert stored[items[image_url(0)].item_uuid] == wanted[image_url(0)]
     assert stored[items[image_url(1)].item_uuid] == wanted[image_url(1)]  # the skip was right
     assert stored[items[image_url(3)].item_uuid] == {
@@ -160,10 +164,9 @@ def test_schema_upserts_and_check_materialize(
 
 
 def test_conforms_check_fails_on_nonconforming_items(
-    resource: EncordResource, encord_integration: str
+    resource: EncordResource, folder: str, encord_integration: str
 ) -> None:
     client = resource.get_client()
-    folder = str(client.user_client.create_storage_folder("cams").uuid)
     from tests.metadata.helpers import register_images
 
     register_images(client, folder, encord_integration, 2, metadata={1: {"weather": "foggy"}})
@@ -181,13 +184,12 @@ def test_conforms_check_fails_on_nonconforming_items(
 
 
 def test_metadata_definitions_read_and_write_the_pipeline_ledger(
-    tmp_path: Path, resource: EncordResource, encord_integration: str
+    tmp_path: Path, resource: EncordResource, folder: str, encord_integration: str
 ) -> None:
     from dagster_encord.dagster.metadata_assets import build_metadata_definitions
     from dagster_encord.dagster.resources import LedgerResource
 
     client = resource.get_client()
-    folder = str(client.user_client.create_storage_folder("cams").uuid)
     url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     ledger = Ledger(url, pipeline="cams")
     _register_through_ledger(ledger, client, folder, encord_integration, 2)

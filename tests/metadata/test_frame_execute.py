@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING
 import pytest
 
 from dagster_encord.encord_client.client import EncordClient
-from dagster_encord.encord_client.frame_ops import execute_frame_upserts
-from dagster_encord.encord_client.metadata_ops import read_group_frames, sync_schema
+from dagster_encord.metadata.frame_execute import execute_frame_upserts, read_group_frames
 from dagster_encord.metadata.frames import FrameUpdate, plan_frames
 from dagster_encord.metadata.schema import DeclaredSchema, enum, scalar
+from dagster_encord.metadata.schema_sync import sync_schema
 from tests.metadata.helpers import image_url
 
 if TYPE_CHECKING:
+    from encord import EncordUserClient
+
     from dagster_encord.emulator import EncordEmulator
 
 PATCH = "PATCH /v2/public/storage/items/patch-bulk"
@@ -25,12 +27,18 @@ SCHEMA = DeclaredSchema.of(scalar("frame", "number"), enum("weather", ["sunny", 
 @pytest.fixture
 def client(encord_emulator: EncordEmulator, encord_ssh_key: str) -> EncordClient:
     client = EncordClient.from_ssh_key(encord_ssh_key, domain=encord_emulator.domain)
-    sync_schema(client.user_client, SCHEMA)
+    sync_schema(client, SCHEMA)
     return client
 
 
-def _register_groups(client: EncordClient, integration: str, groups: list[list[str]]) -> list[str]:
-    folder = str(client.user_client.create_storage_folder("frames").uuid)
+@pytest.fixture
+def folder(encord_user_client: EncordUserClient) -> str:
+    return str(encord_user_client.create_storage_folder("frames").uuid)
+
+
+def _register_groups(
+    client: EncordClient, folder: str, integration: str, groups: list[list[str]]
+) -> list[str]:
     entries = []
     for index, urls in enumerate(groups):
         entry: dict[str, object] = {"title": f"cam-{index}"}
@@ -51,10 +59,10 @@ def _update(group: str, frames: dict[str, dict[str, object]]) -> FrameUpdate:
 
 
 def test_frames_of_several_groups_go_in_one_bulk_patch_and_are_verified(
-    client: EncordClient, encord_integration: str, encord_emulator: EncordEmulator
+    client: EncordClient, folder: str, encord_integration: str, encord_emulator: EncordEmulator
 ) -> None:
     first, second = [image_url(n) for n in range(2)], [image_url(n) for n in range(10, 13)]
-    group_a, group_b = _register_groups(client, encord_integration, [first, second])
+    group_a, group_b = _register_groups(client, folder, encord_integration, [first, second])
     updates = [
         _update(group_a, {first[0]: {"frame": 0}, first[1]: {"frame": 1}}),
         _update(group_b, {url: {"frame": n, "weather": "sunny"} for n, url in enumerate(second)}),
@@ -64,11 +72,11 @@ def test_frames_of_several_groups_go_in_one_bulk_patch_and_are_verified(
     assert report.errors == {} and report.patched == 5
     assert report.verified == {*first, *second}
     assert encord_emulator.counters()[PATCH] == 1
-    assert read_group_frames(client.user_client, group_a) == {
+    assert read_group_frames(client, group_a) == {
         first[0]: {"frame": 0},
         first[1]: {"frame": 1},
     }
-    assert read_group_frames(client.user_client, group_b)[second[2]] == {
+    assert read_group_frames(client, group_b)[second[2]] == {
         "frame": 2,
         "weather": "sunny",
     }
@@ -82,10 +90,10 @@ def test_frames_of_several_groups_go_in_one_bulk_patch_and_are_verified(
 
 
 def test_bad_frames_strangers_and_missing_groups_fail_alone_by_url(
-    client: EncordClient, encord_integration: str
+    client: EncordClient, folder: str, encord_integration: str
 ) -> None:
     urls = [image_url(n) for n in range(20, 23)]
-    (group,) = _register_groups(client, encord_integration, [urls])
+    (group,) = _register_groups(client, folder, encord_integration, [urls])
     missing = "00000000-0000-4000-8000-000000000000"
     stranger, lost = image_url(99), image_url(98)
     updates = [
@@ -106,7 +114,7 @@ def test_bad_frames_strangers_and_missing_groups_fail_alone_by_url(
     assert f"not a frame of image group {group}" in report.errors[stranger]
     assert missing in report.errors[lost]
     assert report.verified == {urls[0], urls[2]}
-    assert read_group_frames(client.user_client, group) == {
+    assert read_group_frames(client, group) == {
         urls[0]: {"weather": "sunny"},
         urls[1]: {},
         urls[2]: {"frame": 2},
