@@ -158,7 +158,25 @@ def _headless(root: Path) -> int:
         max_seconds=300.0,
         log_level="WARNING",
     )
-    return int(run_command.run(args))
+    status = int(run_command.run(args))
+    _print_items()
+    print(f"\nRun it again with: dagster-encord run {pipeline_yaml} --once")
+    return status
+
+
+def _print_items() -> None:
+    """Each Encord item and the files it holds (a sequence or a DICOM series is one item)."""
+    from dagster_encord.dagster.resources import LedgerResource
+    from dagster_encord.quickstart.definitions import PIPELINE
+
+    rows = LedgerResource().get_ledger(PIPELINE).files_in_state("registered")
+    by_item: dict[str, list[str]] = {}
+    for row in rows:
+        by_item.setdefault(row.item_uuid or "?", []).append(row.key)
+    print(f"\n{len(by_item)} Encord items in folder {FOLDER!r}:")
+    for item_uuid, keys in sorted(by_item.items(), key=lambda pair: pair[1][0]):
+        shown = keys[0] if len(keys) == 1 else f"{keys[0]} (+{len(keys) - 1} more files)"
+        print(f"  {item_uuid}  {shown}")
 
 
 def _dagster_dev(port: int) -> int:

@@ -26,8 +26,8 @@ def test_headless_demo_registers_every_sample_file(tmp_path: Path) -> None:
     result = _headless_demo(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "registered 17 of 17 files in folder 'demo-landing'" in out
-    assert "10 Encord items" in out
+    assert "demo: 17 registered of 17 listed, 0 pending" in out
+    assert "10 Encord items in folder 'demo-landing'" in out
     assert "check no_duplicate_urls: passed" in out
     assert "sequences/cam_front/frame_0000.png (+4 more files)" in out
     assert "dicom/series_001/slice_001.dcm (+3 more files)" in out
@@ -35,5 +35,5 @@ def test_headless_demo_registers_every_sample_file(tmp_path: Path) -> None:
     # A second run on the same state registers nothing twice.
     again = _headless_demo(tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "registered 17 of 17 files" in again.stdout
-    assert "from 0 chunk runs" in again.stdout
+    assert "demo: 17 registered of 17 listed" in again.stdout
+    assert "; 0 runs (0 failed)" in again.stdout
