@@ -142,6 +142,7 @@ def _headless(encord: dict[str, Any]) -> int:
     import dagster as dg
 
     from dagster_encord.dagster.resources import LedgerResource
+    from dagster_encord.ledger import FileState
     from dagster_encord.quickstart.definitions import PIPELINE, demo_definitions
     from dagster_encord.quickstart.runner import run_once
 
@@ -156,7 +157,7 @@ def _headless(encord: dict[str, Any]) -> int:
             log_level="WARNING",
         )
     counts = ledger.counts()
-    rows = ledger.files_in_state("registered")
+    rows = ledger.files_in_state(FileState.REGISTERED)
     print(f"\nregistered {counts.registered} of {counts.listed} files in folder {FOLDER!r}:")
     by_item: dict[str, list[str]] = {}
     for row in rows:
