@@ -44,7 +44,7 @@ from dagster_encord.dagster.driver import DriveReport, PipelineDriver
 from dagster_encord.dagster.factory import build_encord_ingestion
 from dagster_encord.dagster.naming import PipelineNames
 from dagster_encord.emulator import EncordEmulator
-from dagster_encord.ledger import Ledger
+from dagster_encord.ledger import FileState, Ledger
 from dagster_encord.metadata.sources import FromCallable
 from dagster_encord.quickstart.sample_media import png
 from dagster_encord.sources import ObjectRecord
@@ -160,7 +160,7 @@ def run_pipeline(
                 driver.tick(sensor)
                 result.late_ticks += 1
                 row = ledger.file("late/new_object.png")
-                if row is not None and row.state == "registered":
+                if row is not None and row.state == FileState.REGISTERED:
                     break
             result.late_seconds = time.monotonic() - started
             result.late_requests = delta(emulator.counters(), before)
@@ -266,7 +266,7 @@ def main() -> int:
                 f"{result.late_ticks} sensor tick(s), {result.late_seconds:.1f}s, "
                 f"{sum(result.late_requests.values())} Encord requests"
             )
-            ok = ok and result.late_state == "registered" and result.late_ticks <= 2
+            ok = ok and result.late_state == FileState.REGISTERED and result.late_ticks <= 2
     print(f"\nduplicate items in the emulator: {duplicates}")
     return 0 if ok else 1
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, event, insert, select, update
 
-from dagster_encord.ledger import Ledger, PlanOutcome
+from dagster_encord.ledger import FileState, Ledger, PlanOutcome
 from dagster_encord.ledger.tables import files
 from dagster_encord.planner import PlannerConfig
 from dagster_encord.sources.base import ObjectRecord
@@ -100,7 +100,7 @@ def naive_baseline(url: str, sample: int) -> tuple[float, int]:
                         "size": record.size,
                         "version": record.version,
                         "last_modified": record.last_modified.timestamp(),
-                        "state": "discovered",
+                        "state": FileState.DISCOVERED,
                         "updated_at": time.time(),
                     }
                     if found is None:

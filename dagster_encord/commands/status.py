@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dagster_encord.ledger import Ledger
+    from dagster_encord.ledger import ChunkState, FileState, Ledger
 
     ledger = (
         Ledger(args.ledger, pipeline=args.pipeline, create_tables=False)
@@ -29,11 +29,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {state:<12}{getattr(counts, state):>10,}")
     print(f"  {'listed':<12}{counts.listed:>10,}  reconciles: {counts.reconciles}")
     chunks = ledger.chunks_in_state()
-    by_state: dict[str, int] = {}
+    by_state: dict[ChunkState, int] = {}
     for chunk in chunks:
         by_state[chunk.state] = by_state.get(chunk.state, 0) + 1
     print("chunks: " + (", ".join(f"{n} {s}" for s, n in sorted(by_state.items())) or "none"))
-    quarantined = ledger.files_in_state("quarantined")
+    quarantined = ledger.files_in_state(FileState.QUARANTINED)
     for row in quarantined[: args.quarantined]:
         print(f"  quarantined {row.key}: {row.error_class}: {row.error_message}")
     if len(quarantined) > args.quarantined:

@@ -13,6 +13,7 @@ from typing import Any
 import dagster as dg
 
 from dagster_encord.dagster.naming import PipelineNames, add_partitions, folder_link
+from dagster_encord.ledger import ChunkState
 from dagster_encord.pipeline import IngestionSettings, steps
 
 
@@ -65,7 +66,7 @@ def build_pipeline_assets(
         result = steps.ingest_and_plan(
             settings, ledger_, settings.list_pages(settings.open_source()), complete=True
         )
-        open_chunks = [chunk.chunk_id for chunk in ledger_.chunks_in_state("planned")]
+        open_chunks = [chunk.chunk_id for chunk in ledger_.chunks_in_state(ChunkState.PLANNED)]
         add_partitions(context.instance, names.partitions, open_chunks, names.partition_batch_size)
         diff, plan = result.diff, result.plan
         context.log.info(
@@ -93,7 +94,7 @@ def build_pipeline_assets(
                 "items": chunk.item_count,
                 "bytes": chunk.bytes,
                 "lane": chunk.lane,
-                "chunk_state": chunk.state,
+                "chunk_state": chunk.state.value,  # Dagster serialises no foreign enums
                 "manifest": dg.MetadataValue.path(url),
                 **{f"entries_{k}": v for k, v in steps.manifest_summary(chunk).items()},
             }
@@ -162,10 +163,10 @@ def build_pipeline_assets(
             "files": chunk.file_count,
             "bytes": chunk.bytes,
             "seconds": round(time.monotonic() - started, 3),
-            "chunk_state": chunk.state,
+            "chunk_state": chunk.state.value,  # Dagster serialises no foreign enums
             "folder": dg.MetadataValue.url(folder_link(client.domain, folder_ref.folder_uuid)),
         }
-        if outcome is None and chunk.state == "completed":
+        if outcome is None and chunk.state == ChunkState.COMPLETED:
             context.log.info(f"job {chunk.upload_job_id} was already recorded (job-status sensor)")
             metadata.update(pending=0)
         elif outcome is None:

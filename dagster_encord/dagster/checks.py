@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from dagster_encord.dagster.naming import PipelineNames
+from dagster_encord.ledger import FileState
 from dagster_encord.pipeline import IngestionSettings
 
 QUARANTINE_SHOWN = 50
@@ -54,7 +55,7 @@ def build_checks(
         description="Files that will not be retried (permanent errors or attempts exhausted).",
     )
     def quarantine(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        rows = names.ledger(context.resources, settings).files_in_state("quarantined")
+        rows = names.ledger(context.resources, settings).files_in_state(FileState.QUARANTINED)
         lines = [
             f"| `{row.key}` | {row.error_class} | {row.attempts} | "
             f"{(row.error_message or '').replace('|', '/')[:200]} |"

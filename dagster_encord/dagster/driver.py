@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from dagster_encord.dagster.naming import PipelineNames
-from dagster_encord.ledger import Ledger
-from dagster_encord.pipeline.steps import OPEN_CHUNK_STATES
+from dagster_encord.ledger import OPEN_CHUNK_STATES, Ledger
 
 PID_TAG = "dagster-encord/driver-pid"
 HOST_TAG = "dagster-encord/driver-host"

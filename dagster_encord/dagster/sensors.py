@@ -24,7 +24,7 @@ from dagster_encord.dagster.assets import listing_metadata
 from dagster_encord.dagster.naming import PipelineNames, partition_requests
 from dagster_encord.encord_client.jobs import PollCursor
 from dagster_encord.errors import CursorError, EncordRateLimitedError
-from dagster_encord.ledger import Ledger
+from dagster_encord.ledger import OPEN_CHUNK_STATES, ChunkState, Ledger
 from dagster_encord.pipeline import IngestionSettings, steps
 from dagster_encord.sources import ListingCursor, ObjectRecord, list_new_pages
 
@@ -74,7 +74,7 @@ def _chunk_runs(
     names: PipelineNames, settings: IngestionSettings, ledger: Ledger
 ) -> tuple[list[str], list[dg.RunRequest]]:
     """Run requests (run key = chunk id) for every chunk waiting to be submitted."""
-    waiting = [chunk.chunk_id for chunk in ledger.chunks_in_state("planned")]
+    waiting = [chunk.chunk_id for chunk in ledger.chunks_in_state(ChunkState.PLANNED)]
     return waiting, [
         dg.RunRequest(run_key=chunk_id, partition_key=chunk_id, tags={"encord/chunk": chunk_id})
         for chunk_id in waiting
@@ -159,7 +159,7 @@ def build_sensors(
         note = ""
         if time.time() < state.not_before:
             note = "rate limited; waiting for Retry-After"
-        elif ledger.chunks_in_state("submitted"):
+        elif ledger.chunks_in_state(ChunkState.SUBMITTED):
             # No SDK retries here: a 429's Retry-After would be slept through, past the budget.
             client = names.client(
                 context.resources,
@@ -244,7 +244,7 @@ def _heal_requests(
     """
     requests: list[dg.RunRequest] = []
     now = time.time()
-    for chunk in ledger.chunks_in_state("planned", "submitting"):
+    for chunk in ledger.chunks_in_state(*OPEN_CHUNK_STATES):
         runs = context.instance.get_runs(
             filters=dg.RunsFilter(
                 job_name=names.chunk_job, tags={"dagster/partition": chunk.chunk_id}

@@ -12,12 +12,30 @@ from dagster_encord.ledger.models import (
 )
 from dagster_encord.ledger.planning import metadata_hash
 from dagster_encord.ledger.results import PERMANENT_ERROR_CLASSES
+from dagster_encord.ledger.states import (
+    IN_ENCORD_FILE_STATES,
+    IN_FLIGHT_FILE_STATES,
+    OPEN_CHUNK_STATES,
+    PENDING_FILE_STATES,
+    PLANNABLE_FILE_STATES,
+    ChunkState,
+    FileState,
+    JobRecordState,
+)
 
 __all__ = [
+    "IN_ENCORD_FILE_STATES",
+    "IN_FLIGHT_FILE_STATES",
+    "OPEN_CHUNK_STATES",
+    "PENDING_FILE_STATES",
     "PERMANENT_ERROR_CLASSES",
+    "PLANNABLE_FILE_STATES",
+    "ChunkState",
     "DiffSummary",
     "FileRow",
+    "FileState",
     "JobOutcome",
+    "JobRecordState",
     "Ledger",
     "LedgerCounts",
     "PlanOutcome",

@@ -4,7 +4,7 @@
 ledger = Ledger("postgresql://…", pipeline="cams")       # or Ledger.for_dagster_home("cams")
 diff = ledger.ingest(source.list_pages(), "s3://bucket/cams")     # DiffSummary
 outcome = ledger.plan(PlannerConfig(), metadata_for=…)             # PlanOutcome
-for planned in ledger.chunks_in_state("planned"):
+for planned in ledger.chunks_in_state(ChunkState.PLANNED):
     chunk = ledger.mark_submitting(planned.chunk_id)    # write-ahead, returns the manifest
     job_id = post(chunk.manifest_payload())
     ledger.mark_submitted(chunk.chunk_id, job_id)
@@ -13,7 +13,7 @@ ledger.requeue()                                         # due failures back to 
 ledger.counts().reconciles                               # listed = registered + pending + …
 ```
 
-States follow DESIGN §2 (`tables.FILE_STATES`). Rules (details in the module named):
+States follow DESIGN §2 (`FileState`, `ChunkState` in `states.py`). Rules, by module:
 
 - `ingest` stages a listing and diffs it in SQL by key, version and size (`listing.py`): new keys
   are `discovered`, changed ones go back to `discovered` (attempts reset) and, with
@@ -64,6 +64,7 @@ from dagster_encord.ledger.models import (
 )
 from dagster_encord.ledger.planning import plan_pending
 from dagster_encord.ledger.results import PERMANENT_ERROR_CLASSES
+from dagster_encord.ledger.states import IN_ENCORD_FILE_STATES, ChunkState, FileState
 from dagster_encord.planner.chunking import Chunk
 from dagster_encord.planner.config import PlannerConfig
 from dagster_encord.planner.plan import GroupMetadataFor, ManifestPlanner, MetadataFor
@@ -201,7 +202,7 @@ class Ledger:
         with session.read(self.engine) as conn:
             return queries.stored_chunk(conn, self.pipeline, chunk_id)
 
-    def chunks_in_state(self, *states: str) -> list[PlannedChunk]:
+    def chunks_in_state(self, *states: ChunkState) -> list[PlannedChunk]:
         """Chunks of this pipeline in any of `states` (all chunks when none given)."""
         with session.read(self.engine) as conn:
             return queries.chunks_in_state(conn, self.pipeline, states)
@@ -286,12 +287,12 @@ class Ledger:
         with session.read(self.engine) as conn:
             return queries.counts(conn, self.pipeline)
 
-    def files_in_state(self, *states: str) -> list[FileRow]:
+    def files_in_state(self, *states: FileState) -> list[FileRow]:
         """All files in `states` (every file when none given); see iter_files for big sets."""
         with session.read(self.engine) as conn:
             return queries.file_rows(conn, self.pipeline, queries.in_states(states))
 
-    def iter_files(self, *states: str, page_size: int = 10_000) -> Iterator[FileRow]:
+    def iter_files(self, *states: FileState, page_size: int = 10_000) -> Iterator[FileRow]:
         """Files in `states`, in key order, one page (one short transaction) at a time."""
         return queries.iter_files(self.engine, self.pipeline, states, page_size)
 
@@ -308,7 +309,7 @@ class Ledger:
         verified: Mapping[str, str],
         failed: Mapping[str, str],
         *,
-        states: Collection[str] = ("registered", "linked"),
+        states: Collection[FileState] = IN_ENCORD_FILE_STATES,
         error_class: str = "metadata_upsert",
     ) -> tuple[int, int]:
         """Record a metadata upsert by object URL, in one write transaction; states unchanged.

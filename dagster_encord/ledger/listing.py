@@ -18,10 +18,9 @@ from sqlalchemy import Connection, and_, delete, func, insert, literal, or_, sel
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dagster_encord.ledger.models import DiffSummary
+from dagster_encord.ledger.states import ChunkState, FileState
 from dagster_encord.ledger.tables import chunks, files, listing_copy_scratch, listing_scratch
 from dagster_encord.sources.base import ObjectRecord
-
-UNSUBMITTED = ("planned",)
 
 
 def epoch(moment: datetime) -> float:
@@ -161,7 +160,7 @@ def diff_listing(
         "source_url": source_url,
     }
     reset = {
-        "state": "discovered",
+        "state": FileState.DISCOVERED,
         "chunk_id": None,
         "item_uuid": None,
         "attempts": 0,
@@ -178,13 +177,15 @@ def diff_listing(
     is_changed = select(s.c.key).where(s.c.key == files.c.key, changed).exists()
     stale = select(files.c.chunk_id).where(
         in_pipeline,
-        files.c.state.in_(UNSUBMITTED),
+        files.c.state == FileState.PLANNED,
         or_(is_changed, gone) if complete else is_changed,
     )
     supersede(conn, pipeline, [row[0] for row in conn.execute(stale.distinct())], now)
 
     reappeared = conn.execute(
-        update(files).where(same_key, files.c.state == "deleted").values(**listing_values, **reset)
+        update(files)
+        .where(same_key, files.c.state == FileState.DELETED)
+        .values(**listing_values, **reset)
     ).rowcount
     changed_count = conn.execute(
         update(files).where(same_key, changed).values(**listing_values, **reset)
@@ -203,7 +204,7 @@ def diff_listing(
                 s.c.last_modified,
                 s.c.content_type,
                 literal(source_url),
-                literal("discovered"),
+                literal(FileState.DISCOVERED, files.c.state.type),
                 literal(0),
                 literal(now),
                 literal(now),
@@ -214,8 +215,8 @@ def diff_listing(
     if complete:
         deleted = conn.execute(
             update(files)
-            .where(in_pipeline, files.c.state != "deleted", gone)
-            .values(state="deleted", chunk_id=None, updated_at=now)
+            .where(in_pipeline, files.c.state != FileState.DELETED, gone)
+            .values(state=FileState.DELETED, chunk_id=None, updated_at=now)
         ).rowcount
     new_total = new + reappeared
     return DiffSummary(
@@ -235,15 +236,15 @@ def supersede(conn: Connection, pipeline: str, chunk_ids: Sequence[str | None], 
             continue
         conn.execute(
             update(chunks)
-            .where(chunks.c.chunk_id == chunk_id, chunks.c.state.in_(UNSUBMITTED))
-            .values(state="superseded", updated_at=now)
+            .where(chunks.c.chunk_id == chunk_id, chunks.c.state == ChunkState.PLANNED)
+            .values(state=ChunkState.SUPERSEDED, updated_at=now)
         )
         conn.execute(
             update(files)
             .where(
                 files.c.pipeline == pipeline,
                 files.c.chunk_id == chunk_id,
-                files.c.state.in_(UNSUBMITTED),
+                files.c.state == FileState.PLANNED,
             )
-            .values(state="discovered", chunk_id=None, updated_at=now)
+            .values(state=FileState.DISCOVERED, chunk_id=None, updated_at=now)
         )

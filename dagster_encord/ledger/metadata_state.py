@@ -11,6 +11,7 @@ from collections.abc import Collection, Mapping
 from sqlalchemy import Connection, and_, bindparam, or_, update
 
 from dagster_encord.ledger.queries import in_pipeline
+from dagster_encord.ledger.states import FileState
 from dagster_encord.ledger.tables import files
 
 ERROR_MESSAGE_LIMIT = 2000
@@ -39,7 +40,7 @@ def record_metadata_outcome(
     verified: Mapping[str, str],
     failed: Mapping[str, str],
     *,
-    states: Collection[str],
+    states: Collection[FileState],
     error_class: str,
 ) -> tuple[int, int]:
     """Fingerprints (clearing errors) and errors by object URL, for files in `states`."""

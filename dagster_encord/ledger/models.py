@@ -7,6 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dagster_encord.ledger.states import (
+    IN_ENCORD_FILE_STATES,
+    PENDING_FILE_STATES,
+    ChunkState,
+    FileState,
+)
 from dagster_encord.planner.classify import SkippedFile
 from dagster_encord.planner.group import HeldGroup
 from dagster_encord.planner.plan import PlanTotals
@@ -30,7 +36,7 @@ class PlannedChunk:
 
     chunk_id: str
     lane: str
-    state: str
+    state: ChunkState
     format: str
     file_count: int
     item_count: int
@@ -90,7 +96,7 @@ class FileRow:
     object_url: str
     size: int
     version: str | None
-    state: str
+    state: FileState
     chunk_id: str | None
     item_key: str | None
     item_uuid: str | None
@@ -105,34 +111,34 @@ class FileRow:
 class LedgerCounts:
     """Files per state for one pipeline. `listed` counts every file not deleted."""
 
-    by_state: Mapping[str, int]
+    by_state: Mapping[FileState, int]
 
-    def __getitem__(self, state: str) -> int:
+    def __getitem__(self, state: FileState) -> int:
         return int(self.by_state.get(state, 0))
 
     @property
     def listed(self) -> int:
-        return sum(n for state, n in self.by_state.items() if state != "deleted")
+        return sum(n for state, n in self.by_state.items() if state != FileState.DELETED)
 
     @property
     def registered(self) -> int:
-        return self["registered"]
+        return sum(self[state] for state in IN_ENCORD_FILE_STATES)
 
     @property
     def pending(self) -> int:
-        return sum(self[s] for s in ("discovered", "planned", "submitting", "submitted"))
+        return sum(self[state] for state in PENDING_FILE_STATES)
 
     @property
     def failed(self) -> int:
-        return self["failed"]
+        return self[FileState.FAILED]
 
     @property
     def quarantined(self) -> int:
-        return self["quarantined"]
+        return self[FileState.QUARANTINED]
 
     @property
     def skipped(self) -> int:
-        return self["skipped"]
+        return self[FileState.SKIPPED]
 
     @property
     def reconciles(self) -> bool:

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from dagster_encord.ledger.listing import can_copy, copy_rows, reset_scratch
 from dagster_encord.ledger.models import PlannedChunk, PlanOutcome
+from dagster_encord.ledger.states import PLANNABLE_FILE_STATES, ChunkState, FileState
 from dagster_encord.ledger.tables import assignment_scratch, chunks, files
 from dagster_encord.planner.chunking import Chunk
 from dagster_encord.planner.classify import SkippedFile
@@ -28,7 +29,6 @@ from dagster_encord.planner.manifest import ManifestItem
 from dagster_encord.planner.plan import ManifestPlanner
 from dagster_encord.sources.base import ObjectRecord
 
-PENDING_FOR_PLAN = ("discovered", "skipped")
 _ASSIGN_COLUMNS = ("key", "state", "chunk_id", "item_key", "metadata_hash", "error_message")
 _SQLITE_ASSIGN = (
     f"INSERT INTO encord_assignment_scratch ({', '.join(_ASSIGN_COLUMNS)}) "
@@ -62,7 +62,7 @@ def pending_records(conn: Connection, pipeline: str, page_size: int) -> Iterator
                 files.c.last_modified,
                 files.c.content_type,
             )
-            .where(files.c.pipeline == pipeline, files.c.state.in_(PENDING_FOR_PLAN))
+            .where(files.c.pipeline == pipeline, files.c.state.in_(PLANNABLE_FILE_STATES))
             .order_by(ordered_key)
             .limit(page_size)
         )
@@ -91,6 +91,7 @@ class PlanWriter:
         self.pipeline = pipeline
         self.batch_size = batch_size
         self._chunk_rows: list[dict[str, Any]] = []
+        # Tuples for the driver's executemany or COPY, so states go in as plain strings.
         self._assignments: list[tuple[Any, ...]] = []
         # Ids carry the pipeline in their hash, so this pipeline's ids are all that can collide.
         self._taken = set(
@@ -106,7 +107,7 @@ class PlanWriter:
                 "chunk_id": chunk_id,
                 "pipeline": self.pipeline,
                 "lane": chunk.lane,
-                "state": "planned",
+                "state": ChunkState.PLANNED,
                 "format": chunk.format,
                 "manifest": chunk.manifest_text(),
                 "file_count": chunk.url_count,
@@ -120,7 +121,7 @@ class PlanWriter:
         for item in chunk.items:
             digest = metadata_hash(item)
             self._assignments += [
-                (record.key, "planned", chunk_id, item.item_key, digest, None)
+                (record.key, FileState.PLANNED.value, chunk_id, item.item_key, digest, None)
                 for record in item.members
             ]
         if len(self._assignments) >= self.batch_size or len(self._chunk_rows) >= 200:
@@ -128,7 +129,7 @@ class PlanWriter:
         return PlannedChunk(
             chunk_id=chunk_id,
             lane=chunk.lane,
-            state="planned",
+            state=ChunkState.PLANNED,
             format=chunk.format,
             file_count=chunk.url_count,
             item_count=chunk.item_count,
@@ -138,7 +139,9 @@ class PlanWriter:
         )
 
     def add_skipped(self, skipped: SkippedFile) -> None:
-        self._assignments.append((skipped.key, "skipped", None, None, None, skipped.reason))
+        self._assignments.append(
+            (skipped.key, FileState.SKIPPED.value, None, None, None, skipped.reason)
+        )
 
     def finish(self) -> None:
         """Write what is buffered and apply every assignment to the files table."""

@@ -6,7 +6,7 @@ holds (inside its transaction), so transitions can read what they are about to c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, select, true
@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, and_, func, select, true
 from dagster_encord.errors import LedgerError
 from dagster_encord.ledger import session
 from dagster_encord.ledger.models import FileRow, LedgerCounts, PlannedChunk, StoredChunk
+from dagster_encord.ledger.states import ChunkState, FileState
 from dagster_encord.ledger.tables import chunks, files
 
 SUMMARY_COLUMNS = (
@@ -64,7 +65,9 @@ def stored_chunk(conn: Connection, pipeline: str, chunk_id: str) -> StoredChunk:
     return StoredChunk(**row._mapping)
 
 
-def chunks_in_state(conn: Connection, pipeline: str, states: tuple[str, ...]) -> list[PlannedChunk]:
+def chunks_in_state(
+    conn: Connection, pipeline: str, states: Collection[ChunkState]
+) -> list[PlannedChunk]:
     query = select(*SUMMARY_COLUMNS).where(chunks.c.pipeline == pipeline)
     if states:
         query = query.where(chunks.c.state.in_(states))
@@ -106,18 +109,18 @@ def file(conn: Connection, pipeline: str, key: str) -> FileRow | None:
     return found[0] if found else None
 
 
-def in_states(states: tuple[str, ...]) -> Any:
+def in_states(states: Collection[FileState]) -> Any:
     """Files in any of `states`; every file when none given."""
     return files.c.state.in_(states) if states else true()
 
 
 def due_failures(moment: float) -> Any:
     """Failed files whose backoff has passed at `moment` (epoch seconds)."""
-    return and_(files.c.state == "failed", files.c.next_attempt_at <= moment)
+    return and_(files.c.state == FileState.FAILED, files.c.next_attempt_at <= moment)
 
 
 def iter_files(
-    engine: Engine, pipeline: str, states: tuple[str, ...], page_size: int
+    engine: Engine, pipeline: str, states: Collection[FileState], page_size: int
 ) -> Iterator[FileRow]:
     """Files in `states`, in key order, one page (one short transaction) at a time."""
     after: str | None = None

@@ -8,9 +8,12 @@ every member. When the job has finished, files it did not mention fail as `missi
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from dagster_encord.ledger.states import FileState
 
 PERMANENT_ERROR_CLASSES: frozenset[str] = frozenset(
     {"permanent", "unsupported_format", "missing_object", "access_denied"}
@@ -30,15 +33,13 @@ class Member:
 
 @dataclass
 class ResultUpdates:
-    """Rows for the executemany updates, and the counts for `JobOutcome`."""
+    """Rows for the executemany updates, and the counts for `JobOutcome`: files per new state,
+    and how many of the errors are files a complete result did not mention."""
 
     registered: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
-    counts: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys(
-            ("registered", "failed", "quarantined", "unaccounted"), 0
-        )
-    )
+    counts: Counter[FileState] = field(default_factory=Counter)
+    unaccounted: int = 0
     unknown_urls: tuple[str, ...] = ()
 
 
@@ -73,26 +74,27 @@ def result_updates(
         if url in registered or (url not in failed and member.item_key in item_uuid):
             uuid = registered.get(url) or item_uuid[member.item_key]
             updates.registered.append({"b_key": member.key, "b_uuid": uuid})
-            updates.counts["registered"] += 1
+            updates.counts[FileState.REGISTERED] += 1
             continue
         error = failed.get(url) or item_error.get(member.item_key)
         if error is None:
             if not complete:
                 continue
             error = (MISSING_FROM_RESULT, "the finished upload job did not report this file")
-            updates.counts["unaccounted"] += 1
+            updates.unaccounted += 1
         error_class, message = error
         attempts = member.attempts + 1
         quarantine = error_class in permanent or attempts >= max_attempts
+        state = FileState.QUARANTINED if quarantine else FileState.FAILED
         updates.errors.append(
             {
                 "b_key": member.key,
-                "b_state": "quarantined" if quarantine else "failed",
+                "b_state": state,
                 "b_attempts": attempts,
                 "b_class": error_class,
                 "b_message": message[:4000],
                 "b_next": None if quarantine else now + backoff_seconds(attempts),
             }
         )
-        updates.counts["quarantined" if quarantine else "failed"] += 1
+        updates.counts[state] += 1
     return updates

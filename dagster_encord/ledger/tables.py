@@ -1,6 +1,6 @@
 """The ledger's SQLAlchemy Core tables (SQLite and PostgreSQL).
 
-- `encord_files`: one row per (pipeline, key): the listing facts, state (DESIGN §2), the chunk
+- `encord_files`: one row per (pipeline, key): the listing facts, state (`FileState`), the chunk
   and item it belongs to, attempts, error class and message, metadata hash.
 - `encord_chunks`: one row per planned chunk: its manifest text and figures, state, upload job.
 - `encord_jobs`: one row per upload job POSTed for a chunk (a chunk resubmitted after a crash
@@ -8,15 +8,19 @@
 - `encord_locks`: one row per pipeline; planners and ingests update it inside their transaction,
   which serialises them across processes (a row lock on PostgreSQL, the write lock on SQLite).
 
-Timestamps are UTC epoch seconds (floats): cheap to compare in SQL and to bulk-load.
+Timestamps are UTC epoch seconds (floats): cheap to compare in SQL and to bulk-load. States are
+the enums of `states.py`, stored as their strings: `StateColumn` refuses any other value a
+statement binds, and a CHECK constraint refuses it in tables created by this version.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Column,
     Float,
     Index,
@@ -25,7 +29,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
 )
+from sqlalchemy.engine import Dialect
+
+from dagster_encord.ledger.states import ChunkState, FileState, JobRecordState
+
+State = TypeVar("State", bound=StrEnum)
 
 metadata = MetaData()
 
@@ -34,18 +44,39 @@ metadata = MetaData()
 # the database's locale.
 KeyString = String(2048).with_variant(String(2048, collation="C"), "postgresql")
 
-FILE_STATES = (
-    "discovered",  # listed, not yet in a chunk (also: changed, requeued, held by a quiet period)
-    "planned",  # in a chunk that has not been submitted
-    "submitting",  # its chunk is being POSTed (write-ahead mark)
-    "submitted",  # its chunk's upload job is running
-    "registered",  # Encord created the item (item_uuid)
-    "failed",  # a retryable error; requeued after next_attempt_at
-    "quarantined",  # a permanent error or attempts exhausted
-    "skipped",  # the planner cannot register it (reason in error_message)
-    "deleted",  # gone from the bucket
-)
-CHUNK_STATES = ("planned", "submitting", "submitted", "completed", "superseded")
+
+class StateColumn(TypeDecorator[State]):
+    """A state column: stored as the member's string, read back as the member.
+
+    Every state a statement binds is checked (an unknown one fails before the write with a
+    ValueError naming it); the CHECK constraint of `_one_of` also covers raw SQL writes.
+    """
+
+    impl = String(20)
+    cache_ok = True
+
+    def __init__(self, states: type[State]) -> None:
+        super().__init__()
+        self.states = states
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        try:
+            return self.states(value).value
+        except ValueError:
+            allowed = ", ".join(self.states)
+            raise ValueError(f"{value!r} is not a {self.states.__name__} ({allowed})") from None
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> State | None:
+        return None if value is None else self.states(value)
+
+
+def _one_of(table: str, states: type[StrEnum]) -> CheckConstraint:
+    """`state IN (...)`. Tables created before it keep their DDL (StateColumn still checks);
+    a new member needs a migration of tables created with the older list."""
+    allowed = ", ".join(f"'{state.value}'" for state in states)
+    return CheckConstraint(f"state IN ({allowed})", name=f"ck_{table}_state")
 
 
 def _listing_columns() -> list[Column[Any]]:
@@ -66,7 +97,7 @@ files = Table(
     Column("key", KeyString, primary_key=True),
     *_listing_columns(),
     Column("source_url", Text, nullable=False, default=""),
-    Column("state", String(20), nullable=False),
+    Column("state", StateColumn(FileState), nullable=False),
     Column("chunk_id", String(100)),
     Column("item_key", Text),
     Column("item_uuid", String(64)),
@@ -79,6 +110,7 @@ files = Table(
     Column("updated_at", Float, nullable=False),
     Index("ix_encord_files_state", "pipeline", "state"),
     Index("ix_encord_files_chunk", "chunk_id"),
+    _one_of("encord_files", FileState),
 )
 
 chunks = Table(
@@ -87,7 +119,7 @@ chunks = Table(
     Column("chunk_id", String(100), primary_key=True),
     Column("pipeline", String(200), nullable=False),
     Column("lane", String(32), nullable=False),
-    Column("state", String(20), nullable=False),
+    Column("state", StateColumn(ChunkState), nullable=False),
     Column("format", String(8), nullable=False),
     Column("manifest", Text, nullable=False),
     Column("file_count", Integer, nullable=False),
@@ -98,6 +130,7 @@ chunks = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Index("ix_encord_chunks_state", "pipeline", "state"),
+    _one_of("encord_chunks", ChunkState),
 )
 
 jobs = Table(
@@ -106,12 +139,13 @@ jobs = Table(
     Column("upload_job_id", String(100), primary_key=True),
     Column("chunk_id", String(100), nullable=False),
     Column("pipeline", String(200), nullable=False),
-    Column("state", String(20), nullable=False),  # running | finished
+    Column("state", StateColumn(JobRecordState), nullable=False),
     Column("registered_count", Integer, nullable=False, default=0),
     Column("failed_count", Integer, nullable=False, default=0),
     Column("submitted_at", Float, nullable=False),
     Column("finished_at", Float),
     Index("ix_encord_jobs_chunk", "chunk_id"),
+    _one_of("encord_jobs", JobRecordState),
 )
 
 locks = Table(
@@ -146,7 +180,7 @@ assignment_scratch = Table(
     "encord_assignment_scratch",
     scratch,
     Column("key", KeyString, primary_key=True),
-    Column("state", String(20), nullable=False),
+    Column("state", StateColumn(FileState), nullable=False),
     Column("chunk_id", String(100)),
     Column("item_key", Text),
     Column("metadata_hash", String(64)),

@@ -21,12 +21,19 @@ from dagster_encord.ledger.listing import insert_ignore
 from dagster_encord.ledger.models import JobOutcome, StoredChunk
 from dagster_encord.ledger.queries import due_failures, in_pipeline, stored_chunk
 from dagster_encord.ledger.results import Member, result_updates
+from dagster_encord.ledger.states import (
+    IN_FLIGHT_FILE_STATES,
+    OPEN_CHUNK_STATES,
+    ChunkState,
+    FileState,
+    JobRecordState,
+)
 from dagster_encord.ledger.tables import chunks, files, jobs
 
 
 def mark_submitting(conn: Connection, pipeline: str, chunk_id: str, now: float) -> StoredChunk:
     chunk = stored_chunk(conn, pipeline, chunk_id)
-    if chunk.state not in ("planned", "submitting"):
+    if chunk.state not in OPEN_CHUNK_STATES:
         raise LedgerError(
             f"chunk {chunk_id!r} is {chunk.state}; only planned or submitting chunks can "
             "be submitted (a superseded chunk's files are re-planned in a new chunk)"
@@ -35,7 +42,7 @@ def mark_submitting(conn: Connection, pipeline: str, chunk_id: str, now: float) 
         update(chunks)
         .where(chunks.c.chunk_id == chunk_id)
         .values(
-            state="submitting",
+            state=ChunkState.SUBMITTING,
             submit_attempts=chunks.c.submit_attempts + 1,
             updated_at=now,
         )
@@ -45,9 +52,9 @@ def mark_submitting(conn: Connection, pipeline: str, chunk_id: str, now: float) 
         .where(
             in_pipeline(pipeline),
             files.c.chunk_id == chunk_id,
-            files.c.state.in_(("planned", "submitting")),
+            files.c.state.in_((FileState.PLANNED, FileState.SUBMITTING)),
         )
-        .values(state="submitting", updated_at=now)
+        .values(state=FileState.SUBMITTING, updated_at=now)
     )
     return stored_chunk(conn, pipeline, chunk_id)
 
@@ -56,7 +63,7 @@ def mark_submitted(
     conn: Connection, pipeline: str, chunk_id: str, upload_job_id: str, now: float
 ) -> None:
     chunk = stored_chunk(conn, pipeline, chunk_id)
-    if chunk.state != "submitting":
+    if chunk.state != ChunkState.SUBMITTING:
         raise LedgerError(
             f"chunk {chunk_id!r} is {chunk.state}, not submitting; call "
             "mark_submitting() before POSTing its upload job"
@@ -64,16 +71,16 @@ def mark_submitted(
     conn.execute(
         update(chunks)
         .where(chunks.c.chunk_id == chunk_id)
-        .values(state="submitted", upload_job_id=upload_job_id, updated_at=now)
+        .values(state=ChunkState.SUBMITTED, upload_job_id=upload_job_id, updated_at=now)
     )
     conn.execute(
         update(files)
         .where(
             in_pipeline(pipeline),
             files.c.chunk_id == chunk_id,
-            files.c.state == "submitting",
+            files.c.state == FileState.SUBMITTING,
         )
-        .values(state="submitted", updated_at=now)
+        .values(state=FileState.SUBMITTED, updated_at=now)
     )
     conn.execute(
         insert_ignore(jobs, conn),
@@ -82,7 +89,7 @@ def mark_submitted(
                 "upload_job_id": upload_job_id,
                 "chunk_id": chunk_id,
                 "pipeline": pipeline,
-                "state": "running",
+                "state": JobRecordState.RUNNING,
                 "registered_count": 0,
                 "failed_count": 0,
                 "submitted_at": now,
@@ -111,7 +118,7 @@ def record_job_result(
             select(files.c.key, files.c.object_url, files.c.item_key, files.c.attempts).where(
                 in_pipeline(pipeline),
                 files.c.chunk_id == chunk_id,
-                files.c.state.in_(("submitting", "submitted")),
+                files.c.state.in_(IN_FLIGHT_FILE_STATES),
             )
         )
     ]
@@ -130,7 +137,7 @@ def record_job_result(
             update(files)
             .where(where)
             .values(
-                state="registered",
+                state=FileState.REGISTERED,
                 item_uuid=bindparam("b_uuid"),
                 error_class=None,
                 error_message=None,
@@ -158,24 +165,24 @@ def record_job_result(
         conn.execute(
             update(chunks)
             .where(chunks.c.chunk_id == chunk_id)
-            .values(state="completed", updated_at=now)
+            .values(state=ChunkState.COMPLETED, updated_at=now)
         )
         if chunk.upload_job_id:
             conn.execute(
                 update(jobs)
                 .where(jobs.c.upload_job_id == chunk.upload_job_id)
                 .values(
-                    state="finished",
-                    registered_count=counts["registered"],
-                    failed_count=counts["failed"] + counts["quarantined"],
+                    state=JobRecordState.FINISHED,
+                    registered_count=counts[FileState.REGISTERED],
+                    failed_count=counts[FileState.FAILED] + counts[FileState.QUARANTINED],
                     finished_at=now,
                 )
             )
     return JobOutcome(
-        registered=counts["registered"],
-        failed=counts["failed"],
-        quarantined=counts["quarantined"],
-        unaccounted=counts["unaccounted"],
+        registered=counts[FileState.REGISTERED],
+        failed=counts[FileState.FAILED],
+        quarantined=counts[FileState.QUARANTINED],
+        unaccounted=updates.unaccounted,
         unknown_urls=updates.unknown_urls,
     )
 
@@ -186,7 +193,7 @@ def requeue(conn: Connection, pipeline: str, now: float) -> int:
         conn.execute(
             update(files)
             .where(in_pipeline(pipeline), due_failures(now))
-            .values(state="discovered", chunk_id=None, updated_at=now)
+            .values(state=FileState.DISCOVERED, chunk_id=None, updated_at=now)
         ).rowcount
     )
 
@@ -202,7 +209,7 @@ def quarantine(
         update(files)
         .where(in_pipeline(pipeline), files.c.key == bindparam("b_key"))
         .values(
-            state="quarantined",
+            state=FileState.QUARANTINED,
             error_class=error_class,
             error_message=message,
             next_attempt_at=None,

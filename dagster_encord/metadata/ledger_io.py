@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from dagster_encord.ledger.states import IN_ENCORD_FILE_STATES
 from dagster_encord.metadata.frames import CollectedUpdates, FrameUpdate, member_fingerprint
 from dagster_encord.metadata.sources import MetadataProvider, group_metadata
 from dagster_encord.metadata.upsert import MetadataUpdate, metadata_fingerprint
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from dagster_encord.ledger import FileRow, Ledger
     from dagster_encord.metadata.upsert_execute import UpsertReport
 
-UPSERTABLE_STATES = ("registered", "linked")
+UPSERTABLE_STATES = IN_ENCORD_FILE_STATES  # files Encord holds an item for
 METADATA_ERROR_CLASS = "metadata_upsert"
 _EPOCH = datetime.fromtimestamp(0, UTC)  # FileRow keeps no timestamp; providers read key and URL
 

@@ -21,12 +21,18 @@ from urllib.parse import unquote, urlparse
 
 from dagster_encord.encord_client.client import EncordClient, is_uuid
 from dagster_encord.encord_client.jobs import JobState
-from dagster_encord.ledger import DiffSummary, JobOutcome, Ledger, PlanOutcome, StoredChunk
+from dagster_encord.ledger import (
+    OPEN_CHUNK_STATES,
+    ChunkState,
+    DiffSummary,
+    JobOutcome,
+    Ledger,
+    PlanOutcome,
+    StoredChunk,
+)
 from dagster_encord.pipeline.settings import IngestionSettings
 from dagster_encord.planner.manifest import MANIFEST_KEYS
 from dagster_encord.sources import ObjectRecord, open_source
-
-OPEN_CHUNK_STATES = ("planned", "submitting")
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,7 @@ def submit_chunk(
     current = ledger.chunk(chunk_id)
     if current.state not in OPEN_CHUNK_STATES:
         return Submission(chunk_id, current.upload_job_id or "", False, 0.0, posted=False)
-    resubmitted = current.state == "submitting"
+    resubmitted = current.state == ChunkState.SUBMITTING
     chunk = ledger.mark_submitting(chunk_id)
     job_id = client.start_upload_job(settings.folder, integration_uuid, chunk.manifest_payload())
     ledger.mark_submitted(chunk_id, job_id)
@@ -219,7 +225,9 @@ def poll_submitted(
     """
     deadline = time.monotonic() + budget_seconds
     report = PollReport()
-    submitted = [chunk for chunk in ledger.chunks_in_state("submitted") if chunk.upload_job_id]
+    submitted = [
+        chunk for chunk in ledger.chunks_in_state(ChunkState.SUBMITTED) if chunk.upload_job_id
+    ]
     if only is not None:
         wanted = set(only)
         submitted = [chunk for chunk in submitted if chunk.chunk_id in wanted]
@@ -268,7 +276,7 @@ def wait_for_chunk(
     delay = interval_seconds
     while True:
         chunk = ledger.chunk(chunk_id)
-        if chunk.state != "submitted" or not chunk.upload_job_id:
+        if chunk.state != ChunkState.SUBMITTED or not chunk.upload_job_id:
             return None
         state = client.poll_upload_job(settings.folder, chunk.upload_job_id)
         if state.finished:

@@ -2,8 +2,9 @@
 
 Credentials come from boto3's standard chain (env, profile, SSO, container/instance role), or
 from explicit keys, optionally assuming `role_arn`. Listing uses one of two engines behind the same
-pages: `obstore` (Rust; the default, about 10x faster per page) or `boto3` (the paginator). Reads,
-writes, credentials and error diagnosis always use boto3.
+pages (`s3_listers.Lister`): `obstore` (Rust; the default, about 10x faster per page, in
+`s3_fast.py`) or `boto3` (the paginator, `Boto3Lister`). Reads, writes, credentials and error
+diagnosis always use boto3.
 
 Object URL styles (`url_style`):
 - `virtual` (default on AWS): `https://BUCKET.s3.REGION.amazonaws.com/KEY`; with a non-local
@@ -24,7 +25,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 import boto3
@@ -37,6 +38,7 @@ from dagster_encord.sources.diagnostics import check_size, translated_errors, un
 from dagster_encord.sources.incremental import as_utc
 from dagster_encord.sources.listing import PagedSource
 from dagster_encord.sources.s3_errors import missing_credentials, s3_error
+from dagster_encord.sources.s3_listers import Lister, S3Bucket
 from dagster_encord.sources.urls import (
     decode_key,
     encode_key,
@@ -47,6 +49,11 @@ from dagster_encord.sources.urls import (
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import (
+        ListObjectsV2RequestPaginateTypeDef,
+        ListObjectsV2RequestTypeDef,
+        ObjectTypeDef,
+    )
 
 UrlStyle = Literal["auto", "virtual", "path", "s3", "mrap"]
 Engine = Literal["auto", "obstore", "boto3"]
@@ -104,7 +111,7 @@ class S3Source(PagedSource):
             s3={"addressing_style": "path"} if self.endpoint_url else {},
         )
         self._client: S3Client | None = None
-        self._fast: Any = None
+        self._lister: Lister | None = None
         self._lock = threading.Lock()  # boto3 sessions are not thread-safe; fan-out threads
 
     def __repr__(self) -> str:
@@ -146,40 +153,7 @@ class S3Source(PagedSource):
     def _raw_pages(
         self, prefix: str, start_after: str | None, page_size: int
     ) -> Iterator[list[ObjectRecord]]:
-        if self.engine == "obstore":
-            return self._fast_lister().pages(prefix, start_after, page_size)
-        return self._boto3_pages(prefix, start_after, page_size)
-
-    def _boto3_pages(
-        self, prefix: str, start_after: str | None, page_size: int
-    ) -> Iterator[list[ObjectRecord]]:
-        kwargs: dict[str, Any] = {
-            "Bucket": self.bucket,
-            "Prefix": prefix,
-            "PaginationConfig": {"PageSize": min(page_size, 1000)},
-        }
-        if start_after:
-            kwargs["StartAfter"] = start_after
-        pages = self.client.get_paginator("list_objects_v2").paginate(**kwargs)
-        with self.translate_errors(prefix):
-            for response in pages:
-                yield [self.record_from_listing(item) for item in response.get("Contents", ())]
-
-    def boto3_page_after(
-        self, prefix: str, start_after: str | None, page_size: int
-    ) -> tuple[list[ObjectRecord], bool]:
-        """One ListObjectsV2 page; returns (records, more pages follow)."""
-        kwargs: dict[str, Any] = {
-            "Bucket": self.bucket,
-            "Prefix": prefix,
-            "MaxKeys": min(page_size, 1000),
-        }
-        if start_after:
-            kwargs["StartAfter"] = start_after
-        with self.translate_errors(prefix):
-            response = self.client.list_objects_v2(**kwargs)
-        records = [self.record_from_listing(item) for item in response.get("Contents", ())]
-        return records, bool(response.get("IsTruncated"))
+        return self._get_lister().pages(prefix, start_after, page_size)
 
     def _delimited_pages(
         self, prefix: str, page_size: int
@@ -195,7 +169,7 @@ class S3Source(PagedSource):
                 records = [self.record_from_listing(item) for item in response.get("Contents", ())]
                 yield records, [item["Prefix"] for item in response.get("CommonPrefixes", ())]
 
-    def record_from_listing(self, item: Any) -> ObjectRecord:
+    def record_from_listing(self, item: ObjectTypeDef) -> ObjectRecord:
         key = item["Key"]
         return ObjectRecord(
             key=key,
@@ -205,13 +179,29 @@ class S3Source(PagedSource):
             last_modified=as_utc(item["LastModified"]),
         )
 
-    def _fast_lister(self) -> Any:
+    def _get_lister(self) -> Lister:
         with self._lock:
-            if self._fast is None:
-                from dagster_encord.sources.s3_fast import ObstoreLister
+            if self._lister is None:
+                self._lister = self._new_lister()
+            return self._lister
 
-                self._fast = ObstoreLister(self)
-            return self._fast
+    def _new_lister(self) -> Lister:
+        boto3_lister = Boto3Lister(self)
+        if self.engine == "boto3":
+            return boto3_lister
+        from dagster_encord.sources.s3_fast import ObstoreLister  # loads obstore only when used
+
+        bucket = S3Bucket(
+            url=self.url,
+            bucket=self.bucket,
+            region=self.region,
+            endpoint_url=self.endpoint_url,
+            default_endpoint=self.default_endpoint,
+            max_attempts=self.max_attempts,
+            session=self.session,
+            object_url=self.object_url,
+        )
+        return ObstoreLister(bucket, fallback=boto3_lister)
 
     # --- objects ----------------------------------------------------------------------------
 
@@ -251,6 +241,50 @@ class S3Source(PagedSource):
         """Map SDK failures inside the block to the package's errors."""
         where = f"s3://{self.bucket}/{prefix_or_key}"
         return translated_errors(where, key, partial(_raise_translated, self))
+
+
+class Boto3Lister:
+    """The boto3 engine (a `Lister`: the ListObjectsV2 paginator), and the obstore engine's
+    `Boto3Fallback`. It shares the source's client and error translation."""
+
+    def __init__(self, source: S3Source) -> None:
+        self.source = source
+
+    def pages(
+        self, prefix: str, start_after: str | None, page_size: int
+    ) -> Iterator[list[ObjectRecord]]:
+        source = self.source
+        request: ListObjectsV2RequestPaginateTypeDef = {
+            "Bucket": source.bucket,
+            "Prefix": prefix,
+            "PaginationConfig": {"PageSize": min(page_size, 1000)},
+        }
+        if start_after:
+            request["StartAfter"] = start_after
+        pages = source.client.get_paginator("list_objects_v2").paginate(**request)
+        with source.translate_errors(prefix):
+            for response in pages:
+                yield [source.record_from_listing(item) for item in response.get("Contents", ())]
+
+    def page_after(
+        self, prefix: str, start_after: str | None, page_size: int
+    ) -> tuple[list[ObjectRecord], bool]:
+        """One ListObjectsV2 page; returns (records, more pages follow)."""
+        source = self.source
+        request: ListObjectsV2RequestTypeDef = {
+            "Bucket": source.bucket,
+            "Prefix": prefix,
+            "MaxKeys": min(page_size, 1000),
+        }
+        if start_after:
+            request["StartAfter"] = start_after
+        with source.translate_errors(prefix):
+            response = source.client.list_objects_v2(**request)
+        records = [source.record_from_listing(item) for item in response.get("Contents", ())]
+        return records, bool(response.get("IsTruncated"))
+
+    def key_exists(self, key: str) -> bool:
+        return self.source.key_exists(key)
 
 
 def _raise_translated(source: S3Source, where: str, key: str | None, error: Exception) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import obstore
 from obstore.auth.boto3 import Boto3CredentialProvider
@@ -34,35 +34,37 @@ from dagster_encord.sources.s3_errors import (
     missing_credentials,
     s3_error,
 )
+from dagster_encord.sources.s3_listers import Boto3Fallback, S3Bucket
 
 if TYPE_CHECKING:
-    from dagster_encord.sources.s3 import S3Source
+    from obstore.store import ClientConfig, S3Config
 
 
 class ObstoreLister:
-    """Lists one bucket with obstore; records are built by the owning `S3Source`."""
+    """Lists one bucket with obstore (a `Lister`); boto3 covers what obstore cannot."""
 
-    def __init__(self, source: S3Source) -> None:
-        self.source = source
+    def __init__(self, bucket: S3Bucket, fallback: Boto3Fallback) -> None:
+        self.bucket = bucket
+        self.fallback = fallback
         # obstore's boto3 provider raises a bare ValueError when the chain finds nothing.
-        if source.session.get_credentials() is None:
-            raise missing_credentials(source.url)
-        options: dict[str, Any] = {"region": source.region}
-        if source.endpoint_url:
-            options["endpoint"] = source.endpoint_url
-            options["virtual_hosted_style_request"] = False
-        client_options: dict[str, Any] = {"timeout": timedelta(seconds=60)}
-        if source.endpoint_url and source.endpoint_url.startswith("http://"):
+        if bucket.session.get_credentials() is None:
+            raise missing_credentials(bucket.url)
+        config: S3Config = {"region": bucket.region}
+        if bucket.endpoint_url:
+            config["endpoint"] = bucket.endpoint_url
+            config["virtual_hosted_style_request"] = False
+        client_options: ClientConfig = {"timeout": timedelta(seconds=60)}
+        if bucket.endpoint_url and bucket.endpoint_url.startswith("http://"):
             client_options["allow_http"] = True
         self.store = S3Store(
-            source.bucket,
-            credential_provider=Boto3CredentialProvider(source.session),
-            client_options=client_options,  # type: ignore[arg-type]
+            bucket.bucket,
+            config=config,
+            credential_provider=Boto3CredentialProvider(bucket.session),
+            client_options=client_options,
             retry_config={
-                "max_retries": max(source.max_attempts - 1, 0),
+                "max_retries": max(bucket.max_attempts - 1, 0),
                 "retry_timeout": timedelta(seconds=30),
             },
-            **options,
         )
 
     def pages(
@@ -84,7 +86,7 @@ class ObstoreLister:
                 pass  # a key object_store cannot represent: one page with boto3, then resume
             except BaseError as error:
                 raise self._translate(prefix, error) from None
-            records, more = self.source.boto3_page_after(prefix, last_key, page_size)
+            records, more = self.fallback.page_after(prefix, last_key, page_size)
             if records:
                 yield records
             if not more or not records:
@@ -100,7 +102,7 @@ class ObstoreLister:
             offset=offset,
             chunk_size=page_size,
         )
-        object_url = self.source.object_url
+        object_url = self.bucket.object_url
         for chunk in stream:
             records: list[ObjectRecord] = []
             for meta in chunk:
@@ -110,7 +112,7 @@ class ObstoreLister:
                         yield records
                         return
                     continue
-                if meta["size"] == 0 and not self.source.key_exists(key):
+                if meta["size"] == 0 and not self.fallback.key_exists(key):
                     continue  # `key/` folder placeholder, reported without its slash
                 etag = meta["e_tag"]
                 records.append(
@@ -126,15 +128,15 @@ class ObstoreLister:
             yield records
 
     def _translate(self, prefix: str, error: BaseError) -> SourceError:
-        where = f"s3://{self.source.bucket}/{prefix}"
+        where = f"s3://{self.bucket.bucket}/{prefix}"
         message = str(error)
         code = code_from_message(message)
         if code:
             return s3_error(
-                code, where=where, bucket=self.source.bucket, endpoint_url=self.source.endpoint_url
+                code, where=where, bucket=self.bucket.bucket, endpoint_url=self.bucket.endpoint_url
             )
         if looks_unreachable(message):
-            return unreachable(where, self.source.default_endpoint, "connection failed")
+            return unreachable(where, self.bucket.default_endpoint, "connection failed")
         # No S3 error body (e.g. a HEAD-style 403): let boto3 name the problem.
-        self.source.boto3_page_after(prefix, None, 1)
+        self.fallback.page_after(prefix, None, 1)
         return SourceError(f"listing {where} failed: {message.splitlines()[0]}")

@@ -7,7 +7,7 @@ import multiprocessing
 
 import pytest
 
-from dagster_encord.ledger import Ledger
+from dagster_encord.ledger import ChunkState, FileState, Ledger
 
 from .workers import ingest_and_plan
 
@@ -31,7 +31,7 @@ def run_two_planners(url: str) -> None:
     ledger = Ledger(url, pipeline="shared")
     expected = {f"s3://bucket/f/{n:06d}.jpg" for n in range(0, 2000 + 4000 + 200)}
     seen: list[str] = []
-    chunks = ledger.chunks_in_state("planned")
+    chunks = ledger.chunks_in_state(ChunkState.PLANNED)
     assert len(chunks) > 2
     for chunk in chunks:
         urls = [e["objectUrl"] for e in ledger.chunk(chunk.chunk_id).manifest_payload()["images"]]
@@ -41,7 +41,7 @@ def run_two_planners(url: str) -> None:
     assert len(seen) == len(set(seen)), "a file was planned into two chunks"
     assert set(seen) == expected
     counts = ledger.counts()
-    assert counts["planned"] == len(expected) and counts.listed == len(expected)
+    assert counts[FileState.PLANNED] == len(expected) and counts.listed == len(expected)
 
 
 def test_two_processes_sqlite(sqlite_url: str) -> None:

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from dagster_encord.errors import SourceError
-from dagster_encord.ledger import Ledger
+from dagster_encord.ledger import FileState, Ledger
 from dagster_encord.sources.base import ObjectRecord
 
 from .helpers import T0, pages, rec
@@ -23,7 +23,7 @@ def test_new_changed_deleted_unchanged(ledger_url: str) -> None:
     second.append(rec("a/new.jpg"))
     diff = ledger.ingest(pages(second), "s3://bucket")
     assert (diff.listed, diff.new, diff.changed, diff.deleted, diff.unchanged) == (10, 1, 2, 1, 7)
-    assert ledger.file("a/0.jpg").state == "deleted"  # type: ignore[union-attr]
+    assert ledger.file("a/0.jpg").state == FileState.DELETED  # type: ignore[union-attr]
     assert ledger.file("a/1.jpg").version == "v2"  # type: ignore[union-attr]
 
     again = ledger.ingest(pages(second), "s3://bucket")
@@ -31,7 +31,7 @@ def test_new_changed_deleted_unchanged(ledger_url: str) -> None:
 
     back = ledger.ingest(pages([*second, rec("a/0.jpg")]), "s3://bucket")
     assert (back.new, back.deleted) == (1, 0)
-    assert ledger.file("a/0.jpg").state == "discovered"  # type: ignore[union-attr]
+    assert ledger.file("a/0.jpg").state == FileState.DISCOVERED  # type: ignore[union-attr]
 
 
 def test_objects_sharing_a_last_modified_timestamp_are_never_lost(ledger_url: str) -> None:
@@ -45,7 +45,7 @@ def test_objects_sharing_a_last_modified_timestamp_are_never_lost(ledger_url: st
     # An incremental listing from the tie timestamp (inclusive) keeps them too, deletes nothing.
     partial = ledger.ingest([[rec("x/d.jpg", when=tie)]], "s3://bucket", complete=False)
     assert (partial.new, partial.deleted) == (1, 0)
-    assert ledger.counts()["discovered"] == 4
+    assert ledger.counts()[FileState.DISCOVERED] == 4
 
 
 def test_duplicate_keys_in_one_listing_count_once(ledger_url: str) -> None:
@@ -63,7 +63,7 @@ def test_pipelines_and_sources_are_scoped(ledger_url: str) -> None:
     # A complete listing of s3://one without b deletes b only: not z (other source), not scans.
     diff = cams.ingest([[rec("a.jpg")]], "s3://one")
     assert diff.deleted == 1
-    assert cams.file("z.jpg").state == "discovered"  # type: ignore[union-attr]
+    assert cams.file("z.jpg").state == FileState.DISCOVERED  # type: ignore[union-attr]
     assert scans.counts().listed == 1 and cams.counts().listed == 2
 
 
@@ -95,7 +95,7 @@ def test_a_listing_that_fails_midway_changes_nothing(ledger_url: str) -> None:
     with pytest.raises(SourceError):
         ledger.ingest(broken(), "s3://bucket")  # type: ignore[arg-type]
     # No file was marked deleted and the half-listed new file was not recorded.
-    assert ledger.counts().by_state == {"discovered": 5}
+    assert ledger.counts().by_state == {FileState.DISCOVERED: 5}
     assert ledger.ingest([[rec(f"k/{n}.jpg") for n in range(5)]], "s3://bucket").unchanged == 5
 
 

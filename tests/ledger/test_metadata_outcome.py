@@ -6,7 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 
-from dagster_encord.ledger import Ledger
+from dagster_encord.ledger import ChunkState, FileState, Ledger
 
 from .helpers import rec
 from .workers import hold_write_lock, write_metadata_hashes
@@ -17,7 +17,7 @@ def registered(url: str, keys: list[str], pipeline: str = "shared") -> Ledger:
     ledger = Ledger(url, pipeline=pipeline)
     ledger.ingest([[rec(key) for key in keys]], "s3://bucket", complete=False)
     ledger.plan()
-    for planned in ledger.chunks_in_state("planned"):
+    for planned in ledger.chunks_in_state(ChunkState.PLANNED):
         ledger.mark_submitting(planned.chunk_id)
         ledger.mark_submitted(planned.chunk_id, f"job-{planned.chunk_id}")
         ledger.record_job_result(
@@ -37,10 +37,10 @@ def test_outcome_sets_hashes_and_errors_only_on_registered_files(ledger_url: str
     assert (written, errors) == (1, 1)  # the pending file is not touched
     a, b, pending = (ledger.file(k) for k in ("a.jpg", "b.jpg", "pending.jpg"))
     assert a is not None and b is not None and pending is not None
-    assert (a.metadata_hash, a.error_class, a.state) == ("hash-a", None, "registered")
-    assert b.error_class == "metadata_upsert" and b.state == "registered"
+    assert (a.metadata_hash, a.error_class, a.state) == ("hash-a", None, FileState.REGISTERED)
+    assert b.error_class == "metadata_upsert" and b.state == FileState.REGISTERED
     assert b.error_message is not None and len(b.error_message) == 2000
-    assert pending.metadata_hash != "hash-p" and pending.state == "discovered"
+    assert pending.metadata_hash != "hash-p" and pending.state == FileState.DISCOVERED
     # A later verified upsert clears the error.
     assert ledger.record_metadata_outcome({"s3://bucket/b.jpg": "hash-b"}, {}) == (1, 0)
     b = ledger.file("b.jpg")
@@ -70,7 +70,7 @@ def test_outcome_while_another_process_writes(ledger_url: str) -> None:
         assert ledger.record_metadata_outcome(verified, failed) == (40, 10)
     worker.join(120)
     assert worker.exitcode == 0
-    rows = {row.key: row for row in ledger.files_in_state("registered")}
+    rows = {row.key: row for row in ledger.files_in_state(FileState.REGISTERED)}
     assert {rows[k].metadata_hash for k in mine[:40]} == {"mine-39"}
     assert {rows[k].error_message for k in mine[40:]} == {"error 39"}
     assert {rows[k].metadata_hash for k in theirs} == {"worker-39"}

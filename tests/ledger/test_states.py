@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dagster_encord.errors import LedgerError
-from dagster_encord.ledger import Ledger
+from dagster_encord.ledger import ChunkState, FileState, Ledger
 from dagster_encord.planner import PlannerConfig
 from dagster_encord.sources.base import ObjectRecord
 
@@ -27,15 +27,15 @@ def planned_ledger(url: str, count: int = 8) -> tuple[Ledger, str, list[str]]:
 
 def test_happy_path_and_write_ahead(ledger_url: str) -> None:
     ledger, chunk_id, urls = planned_ledger(ledger_url)
-    assert ledger.counts()["planned"] == 8
+    assert ledger.counts()[FileState.PLANNED] == 8
     with pytest.raises(LedgerError, match="call mark_submitting"):
         ledger.mark_submitted(chunk_id, "job-0")
     stored = ledger.mark_submitting(chunk_id)
-    assert stored.state == "submitting" and stored.submit_attempts == 1
+    assert stored.state == ChunkState.SUBMITTING and stored.submit_attempts == 1
     assert sorted(e["objectUrl"] for e in stored.manifest_payload()["images"]) == sorted(urls)
-    assert ledger.counts()["submitting"] == 8
+    assert ledger.counts()[FileState.SUBMITTING] == 8
     # A crash before mark_submitted: the chunk is found in `submitting` and resubmitted as is.
-    assert [c.chunk_id for c in ledger.chunks_in_state("submitting")] == [chunk_id]
+    assert [c.chunk_id for c in ledger.chunks_in_state(ChunkState.SUBMITTING)] == [chunk_id]
     again = ledger.mark_submitting(chunk_id)
     assert again.manifest == stored.manifest and again.submit_attempts == 2
     ledger.mark_submitted(chunk_id, "job-1")
@@ -44,7 +44,7 @@ def test_happy_path_and_write_ahead(ledger_url: str) -> None:
     assert outcome.registered == 8
     assert ledger.counts().registered == 8 and ledger.counts().reconciles
     assert ledger.file("i/3.jpg").item_uuid == "uuid-s3://bucket/i/3.jpg"  # type: ignore[union-attr]
-    assert ledger.chunk(chunk_id).state == "completed"
+    assert ledger.chunk(chunk_id).state == ChunkState.COMPLETED
     with pytest.raises(LedgerError, match="completed"):
         ledger.mark_submitting(chunk_id)
 
@@ -86,7 +86,7 @@ def test_failures_retry_with_backoff_then_quarantine(ledger_url: str) -> None:
         failed={urls[5]: ("transient", "503 again"), urls[7]: ("transient", "timeout")},
     )
     # max_attempts=2: the second failure quarantines.
-    quarantined = ledger.files_in_state("quarantined")
+    quarantined = ledger.files_in_state(FileState.QUARANTINED)
     assert sorted(f.object_url for f in quarantined) == sorted([urls[5], urls[6], urls[7]])
     assert all(f.attempts >= 1 for f in quarantined)
     assert ledger.counts().reconciles
@@ -115,7 +115,7 @@ def test_changed_file_supersedes_its_unsubmitted_chunk(ledger_url: str) -> None:
     listing = [rec(f"i/{n}.jpg") for n in range(5)]
     listing[2] = rec("i/2.jpg", version="v2")
     ledger.ingest([listing], "s3://bucket")
-    assert ledger.chunk(chunk_id).state == "superseded"
+    assert ledger.chunk(chunk_id).state == ChunkState.SUPERSEDED
     with pytest.raises(LedgerError, match="superseded"):
         ledger.mark_submitting(chunk_id)
     [fresh] = ledger.plan().chunks
@@ -128,7 +128,7 @@ def test_unsupported_files_are_recorded_with_their_reason(ledger_url: str) -> No
     outcome = ledger.plan()
     assert [s.key for s in outcome.skipped] == ["notes.xyz"]
     skipped = ledger.file("notes.xyz")
-    assert skipped is not None and skipped.state == "skipped"
+    assert skipped is not None and skipped.state == FileState.SKIPPED
     assert "'.xyz'" in (skipped.error_message or "")
     assert ledger.counts().reconciles
     # A config that now supports the extension plans it on the next run.
@@ -147,7 +147,7 @@ def test_group_result_applies_to_every_member_and_metadata_hash_is_kept(
     ledger.mark_submitting(chunk.chunk_id)
     ledger.mark_submitted(chunk.chunk_id, "job-1")
     ledger.record_job_result(chunk.chunk_id, registered={"s3://bucket/s/1.dcm": "series-uuid"})
-    rows = ledger.files_in_state("registered")
+    rows = ledger.files_in_state(FileState.REGISTERED)
     assert [r.item_uuid for r in rows] == ["series-uuid"] * 3
     assert len({r.metadata_hash for r in rows}) == 1 and rows[0].metadata_hash is not None
     assert {r.item_key for r in rows} == {"dicom_series:s"}
@@ -163,7 +163,7 @@ def test_quiet_period_keeps_the_group_discovered_until_ready(ledger_url: str) ->
     config = PlannerConfig(quiet_period_minutes=15)
     held = ledger.plan(config, now=T0 + timedelta(minutes=60))
     assert held.chunks == [] and [h.item_key for h in held.held] == ["dicom_series:s"]
-    assert ledger.counts()["discovered"] == 2
+    assert ledger.counts()[FileState.DISCOVERED] == 2
     ready = ledger.plan(config, now=T0 + timedelta(minutes=65))
     assert [c.file_count for c in ready.chunks] == [2]
 
@@ -178,7 +178,7 @@ def test_unknown_chunk_and_results_for_urls_outside_the_chunk(ledger_url: str) -
         chunk_id, registered={urls[0]: "u0", "s3://elsewhere/x.jpg": "u9"}, complete=False
     )
     assert outcome.registered == 1 and outcome.unknown_urls == ("s3://elsewhere/x.jpg",)
-    assert ledger.chunk(chunk_id).state == "submitted"  # not complete yet
+    assert ledger.chunk(chunk_id).state == ChunkState.SUBMITTED  # not complete yet
 
 
 def test_for_dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -200,13 +200,13 @@ def test_iter_files_pages_and_metadata_hashes(ledger_url: str) -> None:
     ledger = Ledger(ledger_url, pipeline="p")
     ledger.ingest([[rec(f"m/{n:03d}.jpg") for n in range(25)]], "s3://bucket")
     ledger.plan(metadata_for=lambda r: {"n": r.key})
-    rows = list(ledger.iter_files("planned", page_size=10))
+    rows = list(ledger.iter_files(FileState.PLANNED, page_size=10))
     assert [r.key for r in rows] == [f"m/{n:03d}.jpg" for n in range(25)]
     assert len({r.metadata_hash for r in rows}) == 25
     assert ledger.set_metadata_hashes({"m/000.jpg": "abc", "m/001.jpg": None}) == 2
     assert ledger.file("m/000.jpg").metadata_hash == "abc"  # type: ignore[union-attr]
     assert ledger.file("m/001.jpg").metadata_hash is None  # type: ignore[union-attr]
-    assert list(ledger.iter_files("registered")) == []
+    assert list(ledger.iter_files(FileState.REGISTERED)) == []
 
 
 def test_metadata_hash_matches_the_upsert_fingerprint(ledger_url: str) -> None:

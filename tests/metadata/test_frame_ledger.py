@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dagster_encord.ledger import Ledger
+from dagster_encord.ledger import ChunkState, FileState, Ledger
 from dagster_encord.metadata.frames import FrameReport, member_fingerprint, plan_frames
 from dagster_encord.metadata.ledger_io import (
     METADATA_ERROR_CLASS,
@@ -35,7 +35,7 @@ def _group_ledger(tmp_path: Path, shared: dict[str, Any]) -> Ledger:
     ]
     ledger.ingest([records], BUCKET)
     ledger.plan(metadata_for=lambda record: shared)
-    for planned in ledger.chunks_in_state("planned"):
+    for planned in ledger.chunks_in_state(ChunkState.PLANNED):
         ledger.mark_submitting(planned.chunk_id)
         ledger.mark_submitted(planned.chunk_id, f"job-{planned.chunk_id}")
         ledger.record_job_result(planned.chunk_id, registered=dict.fromkeys(URLS, "item-g"))
@@ -124,7 +124,7 @@ def test_invalid_frames_are_rejected_and_recorded_on_their_member_file(tmp_path:
     assert record_upsert_outcome(ledger, report) == (2, 1)
     bad = ledger.file(KEYS[1])
     assert bad is not None and bad.error_class == METADATA_ERROR_CLASS
-    assert bad.state == "registered" and "'hail'" in (bad.error_message or "")
+    assert bad.state == FileState.REGISTERED and "'hail'" in (bad.error_message or "")
 
 
 def test_a_group_part_change_without_frame_keys_records_every_member(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dagster_encord.ledger import Ledger
+from dagster_encord.ledger import ChunkState, FileState, Ledger
 from dagster_encord.metadata.ledger_io import (
     METADATA_ERROR_CLASS,
     record_upsert_outcome,
@@ -28,7 +28,7 @@ def _registered_ledger(tmp_path: Path, item_of: dict[str, str]) -> Ledger:
     ]
     ledger.ingest([records], BUCKET)
     ledger.plan()
-    for planned in ledger.chunks_in_state("planned"):
+    for planned in ledger.chunks_in_state(ChunkState.PLANNED):
         ledger.mark_submitting(planned.chunk_id)
         ledger.mark_submitted(planned.chunk_id, f"job-{planned.chunk_id}")
         ledger.record_job_result(
@@ -74,7 +74,7 @@ def test_outcome_writes_fingerprints_and_errors_without_changing_state(tmp_path:
     assert b.error_class == METADATA_ERROR_CLASS and "expected a finite number" in (
         b.error_message or ""
     )
-    assert (a.state, b.state) == ("registered", "registered")
+    assert (a.state, b.state) == (FileState.REGISTERED, FileState.REGISTERED)
     updates = list(updates_from_ledger(ledger, FromCallable(lambda r: {"k": 2})))
     by_uuid = {u.item_uuid: u for u in updates}
     assert by_uuid["item-a"].previous_fingerprint == metadata_fingerprint({"k": 2})

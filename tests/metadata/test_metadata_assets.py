@@ -18,7 +18,7 @@ from dagster_encord.dagster.metadata_assets import (
 )
 from dagster_encord.dagster.resources import EncordResource
 from dagster_encord.encord_client.client import EncordClient
-from dagster_encord.ledger import Ledger
+from dagster_encord.ledger import ChunkState, FileState, Ledger
 from dagster_encord.metadata.item_metadata import read_metadata
 from dagster_encord.metadata.ledger_io import (
     METADATA_ERROR_CLASS,
@@ -64,7 +64,7 @@ def _register_through_ledger(
     ]
     ledger.ingest([records], "https://cams.s3.eu-west-2.amazonaws.com")
     ledger.plan(metadata_for=lambda r: {"weather": "sunny"})
-    for planned in ledger.chunks_in_state("planned"):
+    for planned in ledger.chunks_in_state(ChunkState.PLANNED):
         chunk = ledger.mark_submitting(planned.chunk_id)
         job_id = client.start_upload_job(folder, integration, chunk.manifest_payload())
         ledger.mark_submitted(chunk.chunk_id, job_id)
@@ -132,7 +132,7 @@ def test_schema_upserts_and_check_materialize(
     assert "fingerprint" in report.skipped[image_url(1)]
     assert set(report.errors) == {image_url(2)}
 
-    items = {row.object_url: row for row in ledger.files_in_state("registered")}
+    items = {row.object_url: row for row in ledger.files_in_state(FileState.REGISTERED)}
     stored, _ = read_metadata(client, [row.item_uuid for row in items.values()])
     assert stored[items[image_url(0)].item_uuid] == wanted[image_url(0)]
     assert stored[items[image_url(1)].item_uuid] == wanted[image_url(1)]  # the skip was right
@@ -143,7 +143,7 @@ def test_schema_upserts_and_check_materialize(
     assert items[image_url(0)].metadata_hash == metadata_fingerprint(wanted[image_url(0)])
     assert items[image_url(2)].error_class == METADATA_ERROR_CLASS
     assert "'hail'" in (items[image_url(2)].error_message or "")
-    assert items[image_url(2)].state == "registered"
+    assert items[image_url(2)].state == FileState.REGISTERED
 
     # A re-run with nothing changed: every valid file is skipped and Encord is not called.
     encord_emulator.reset_counters()
@@ -205,7 +205,7 @@ def test_metadata_definitions_read_and_write_the_pipeline_ledger(
     assert upserts.asset_key == dg.AssetKey(["cams", "metadata_upserts"])
     assert upserts.metadata["patched"].value == 2
     assert all(e.passed for e in result.get_asset_check_evaluations())
-    rows = ledger.files_in_state("registered")
+    rows = ledger.files_in_state(FileState.REGISTERED)
     assert {row.metadata_hash for row in rows} == {metadata_fingerprint({"weather": "rainy"})}
 
 

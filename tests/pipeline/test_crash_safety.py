@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from dagster_encord.ledger import Ledger
+from dagster_encord.ledger import ChunkState, FileState, Ledger
 from dagster_encord.quickstart.sample_media import png
 from tests.pipeline.harness import KEY_ENV, Harness
 
@@ -60,7 +60,7 @@ def test_killed_before_the_job_post(harness: Harness) -> None:
     harness.emulator.drop_connections(path="*/data-upload-jobs", method="POST")
     run = harness.run_chunk(defs, chunk_id, run_key=chunk_id)  # type: ignore[arg-type]
     assert not run.success
-    assert _ledger(harness).chunk(chunk_id).state == "submitting"
+    assert _ledger(harness).chunk(chunk_id).state == ChunkState.SUBMITTING
     assert harness.emulator.items(harness.folder_uuid) == []
     _heal_and_finish(harness, defs, 4)
 
@@ -77,7 +77,7 @@ def test_killed_after_the_post_before_the_job_id_is_saved(
         patch.setattr(Ledger, "mark_submitted", killed)
         run = harness.run_chunk(defs, chunk_id, run_key=chunk_id)  # type: ignore[arg-type]
     assert not run.success
-    assert _ledger(harness).chunk(chunk_id).state == "submitting"
+    assert _ledger(harness).chunk(chunk_id).state == ChunkState.SUBMITTING
     counters = harness.emulator.counters()
     assert counters.get(POST_JOB) == 1
     # The lost job registers its files on its own; the healed run resubmits the same chunk.
@@ -92,7 +92,7 @@ def test_killed_while_polling(harness: Harness) -> None:
     harness.emulator.fail_requests(500, path="*/data-upload-jobs/*", method="GET", count=100)
     run = harness.run_chunk(defs, chunk_id, run_key=chunk_id)  # type: ignore[arg-type]
     assert not run.success
-    assert _ledger(harness).chunk(chunk_id).state == "submitted"
+    assert _ledger(harness).chunk(chunk_id).state == ChunkState.SUBMITTED
     harness.emulator.clear_faults()
     harness.emulator.release_jobs()
     _heal_and_finish(harness, defs, 4)
@@ -136,7 +136,7 @@ def test_run_worker_killed_with_sigkill(harness: Harness, kill_at: str) -> None:
     )
     assert worker.returncode == -signal.SIGKILL, worker.stderr.decode()[-2000:]
     chunk = _ledger(harness).chunk(request.partition_key or "")
-    assert chunk.state == "submitting"
+    assert chunk.state == ChunkState.SUBMITTING
     posts = harness.emulator.counters().get(POST_JOB, 0)
     assert posts == (1 if kill_at == "after_post" else 0)
     (zombie,) = harness.instance.get_runs()
@@ -171,6 +171,6 @@ def test_resubmitted_chunk_finds_items_its_job_did_not_report(
     silent = JobState(upload_job_id="00000000-0000-4000-8000-000000000001", status="DONE")
     outcome = steps.apply_job_state(client, ledger, harness.folder_uuid, chunk_id, silent)
     assert outcome.registered == 3 and outcome.unaccounted == 0
-    assert {row.item_uuid for row in ledger.files_in_state("registered")} == {
+    assert {row.item_uuid for row in ledger.files_in_state(FileState.REGISTERED)} == {
         item.uuid for item in harness.emulator.items(harness.folder_uuid)
     }

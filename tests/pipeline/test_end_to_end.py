@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from dagster_encord.ledger import Ledger
+from dagster_encord.ledger import ChunkState, FileState, Ledger
 from dagster_encord.quickstart.sample_media import planner_groups, png, sample_files
 from tests.pipeline.harness import Harness
 
@@ -44,7 +44,7 @@ def test_materialize_registers_every_sample_file(harness: Harness) -> None:
     # 6 images + 2 videos + 1 image sequence + 1 DICOM series
     assert len(items) == 10
     assert harness.emulator.duplicate_items() == 0
-    assert {row.item_uuid for row in _ledger(harness).files_in_state("registered")} == {
+    assert {row.item_uuid for row in _ledger(harness).files_in_state(FileState.REGISTERED)} == {
         item.uuid for item in items
     }
 
@@ -60,7 +60,7 @@ def test_unchanged_bucket_makes_no_encord_request(harness: Harness) -> None:
     assert harness.tick(defs, "retries") == []
     assert harness.tick(defs, "job_status") == []
     assert harness.emulator.counters() == {}
-    assert len(harness.chunk_ids()) == len(_ledger(harness).chunks_in_state("completed"))
+    assert len(harness.chunk_ids()) == len(_ledger(harness).chunks_in_state(ChunkState.COMPLETED))
 
 
 def test_folder_and_integration_by_title(harness: Harness) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import dagster as dg
 from encord import EncordUserClient
 
-from dagster_encord.ledger import Ledger
+from dagster_encord.ledger import FileState, Ledger
 from dagster_encord.metadata.frames import member_fingerprint
 from dagster_encord.metadata.ledger_io import METADATA_ERROR_CLASS
 from dagster_encord.metadata.schema import DeclaredSchema, enum, scalar
@@ -67,7 +67,7 @@ def test_per_frame_metadata_is_patched_and_only_a_changed_frame_is_resent(
     runs = harness.tick(defs, "new_objects")
     assert len(runs) == 1 and runs[0].success
     ledger = Ledger(harness.ledger_url, pipeline=harness.name)
-    rows = {row.key: row for row in ledger.files_in_state("registered")}
+    rows = {row.key: row for row in ledger.files_in_state(FileState.REGISTERED)}
     assert set(rows) == set(KEYS)  # the provider's sidecars are metadata, never registered
     (group_uuid,) = {row.item_uuid for row in rows.values()}
     assert group_uuid is not None
@@ -90,7 +90,7 @@ def test_per_frame_metadata_is_patched_and_only_a_changed_frame_is_resent(
         urls[1]: {"frame": 1, "weather": "sunny"},
         urls[2]: {"frame": 2},
     }
-    rows = {row.key: row for row in ledger.files_in_state("registered")}
+    rows = {row.key: row for row in ledger.files_in_state(FileState.REGISTERED)}
     assert rows[KEYS[1]].metadata_hash == member_fingerprint(
         {"site": "A"}, {"frame": 1, "weather": "sunny"}
     )
@@ -117,7 +117,7 @@ def test_per_frame_metadata_is_patched_and_only_a_changed_frame_is_resent(
     assert frames[urls[0]].last_edited_at == edited[urls[0]]
     assert frames[urls[2]].last_edited_at == edited[urls[2]]
     assert frames[urls[2]].client_metadata == {"frame": 2}
-    rows = {row.key: row for row in ledger.files_in_state("registered")}
+    rows = {row.key: row for row in ledger.files_in_state(FileState.REGISTERED)}
     assert rows[KEYS[2]].error_class == METADATA_ERROR_CLASS
     assert "'hail'" in (rows[KEYS[2]].error_message or "")
     assert rows[KEYS[2]].metadata_hash == member_fingerprint({"site": "A"}, {"frame": 2})

@@ -14,7 +14,7 @@ from typing import Any
 import dagster as dg
 import yaml
 
-from dagster_encord.ledger import Ledger
+from dagster_encord.ledger import FileState, Ledger
 from dagster_encord.quickstart.sample_media import png
 from tests.pipeline.harness import Harness
 
@@ -100,7 +100,7 @@ def test_a_killed_run_is_resumed_at_once(harness: Harness, tmp_path: Path) -> No
     )
     ledger = Ledger(harness.ledger_url, pipeline=harness.name)
     deadline = time.monotonic() + 120
-    while ledger.counts()["submitted"] < 3:  # waits for a state, polled
+    while ledger.counts()[FileState.SUBMITTED] < 3:  # waits for a state, polled
         assert first.poll() is None and time.monotonic() < deadline, "the job was never POSTed"
         time.sleep(0.2)
     first.send_signal(signal.SIGKILL)

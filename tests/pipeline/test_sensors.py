@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pytest
 
-from dagster_encord.ledger import Ledger
+from dagster_encord.ledger import FileState, Ledger
 from dagster_encord.quickstart.sample_media import png
 from tests.pipeline.harness import Harness
 
@@ -71,9 +71,10 @@ def test_transient_failure_is_retried_with_backoff_and_permanent_one_quarantined
     for request in result.run_requests or ():
         assert request.partition_key is not None
         assert harness.run_chunk(defs, request.partition_key, request.run_key).success
-    flaky_row = next(row for row in ledger.files_in_state("failed") if row.object_url == flaky_url)
+    failed = ledger.files_in_state(FileState.FAILED)
+    flaky_row = next(row for row in failed if row.object_url == flaky_url)
     assert flaky_row.error_class == "transient" and flaky_row.attempts == 1
-    quarantined = ledger.files_in_state("quarantined")
+    quarantined = ledger.files_in_state(FileState.QUARANTINED)
     assert [row.object_url for row in quarantined] == [missing_url]
     assert quarantined[0].error_class == "permanent"
     assert "File not found" in (quarantined[0].error_message or "")
@@ -83,7 +84,7 @@ def test_transient_failure_is_retried_with_backoff_and_permanent_one_quarantined
     now[0] = now[0] + timedelta(hours=2)
     runs = harness.tick(defs, "retries")
     assert len(runs) == 1 and runs[0].success
-    assert ledger.file(flaky_row.key).state == "registered"  # type: ignore[union-attr]
+    assert ledger.file(flaky_row.key).state == FileState.REGISTERED  # type: ignore[union-attr]
     assert ledger.counts().reconciles
     assert harness.emulator.duplicate_items() == 0
 
@@ -110,10 +111,10 @@ def test_files_exhausting_their_attempts_are_quarantined(harness: Harness) -> No
     (url,) = ledger.chunk_object_urls(request.partition_key)
     harness.emulator.fail_url(url, "connection reset by peer")  # transient, forever
     assert harness.run_chunk(defs, request.partition_key, request.run_key).success
-    assert ledger.files_in_state("failed")[0].attempts == 1
+    assert ledger.files_in_state(FileState.FAILED)[0].attempts == 1
     now[0] += timedelta(hours=2)
     assert all(run.success for run in harness.tick(defs, "retries"))
-    (row,) = ledger.files_in_state("quarantined")
+    (row,) = ledger.files_in_state(FileState.QUARANTINED)
     assert row.attempts == 2 and row.error_class == "transient"
     now[0] += timedelta(hours=2)
     assert harness.tick(defs, "retries") == []
@@ -126,16 +127,17 @@ def test_job_status_sensor_finishes_jobs_and_backs_off_on_429(harness: Harness) 
     runs = harness.tick(defs, "new_objects")
     assert len(runs) == 1 and runs[0].success
     ledger = _ledger(harness)
-    assert ledger.counts()["submitted"] == 3  # the run stopped waiting; the job is still running
+    # The run stopped waiting; the job is still running.
+    assert ledger.counts()[FileState.SUBMITTED] == 3
 
     harness.emulator.release_jobs()
     harness.emulator.rate_limit(path="*/data-upload-jobs/*", method="GET", count=1, retry_after=1)
     result = harness.evaluate(defs, "job_status")
     assert not result.asset_events
-    assert ledger.counts()["submitted"] == 3
+    assert ledger.counts()[FileState.SUBMITTED] == 3
     assert "not_before" in (harness.cursors[f"{harness.name}__job_status"] or "")
     harness.evaluate(defs, "job_status")  # inside Retry-After: no poll at all
-    assert ledger.counts()["submitted"] == 3
+    assert ledger.counts()[FileState.SUBMITTED] == 3
     time.sleep(1.1)
     result = harness.evaluate(defs, "job_status")
     assert [event.partition for event in result.asset_events or ()] == harness.chunk_ids()
@@ -151,7 +153,7 @@ def test_job_status_tick_stays_within_its_time_budget(harness: Harness) -> None:
     runs = harness.tick(defs, "new_objects")
     assert len(runs) >= 3 and all(run.success for run in runs)
     ledger = _ledger(harness)
-    assert ledger.counts()["submitted"] == 8
+    assert ledger.counts()[FileState.SUBMITTED] == 8
     harness.emulator.release_jobs()
     harness.emulator.add_latency(1.0, path="*/data-upload-jobs/*", method="GET")
     started = time.monotonic()
