@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     (home / "dagster.yaml").write_text(DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
 
-    from dagster_encord.quickstart.definitions import ENV
+    from dagster_encord.quickstart.config import ENV
 
     with ExitStack() as stack:
         print(f"dagster-encord demo in {root}", flush=True)
@@ -142,7 +142,7 @@ def _headless(root: Path) -> int:
     import yaml
 
     from dagster_encord.commands import run as run_command
-    from dagster_encord.quickstart.definitions import demo_config
+    from dagster_encord.quickstart.config import demo_config
 
     pipeline_yaml = root / "pipeline.yaml"
     pipeline_yaml.write_text(
@@ -168,7 +168,7 @@ def _print_items() -> None:
     """Each Encord item and the files it holds (a sequence or a DICOM series is one item)."""
     from dagster_encord.dagster.resources import LedgerResource
     from dagster_encord.ledger import FileState
-    from dagster_encord.quickstart.definitions import PIPELINE
+    from dagster_encord.quickstart.config import PIPELINE
 
     rows = LedgerResource().get_ledger(PIPELINE).files_in_state(FileState.REGISTERED)
     by_item: dict[str, list[str]] = {}

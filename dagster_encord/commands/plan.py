@@ -1,4 +1,7 @@
-"""`dagster-encord plan SOURCE_URL --out DIR`: a dry run of listing and planning.
+"""`dagster-encord plan SOURCE_URL|PIPELINE.yaml --out DIR`: a dry run of listing and planning.
+
+Given the pipeline's file, it plans what the pipeline would: its source, options and filters,
+its planner, and its metadata inline (sidecars and mapping files are never planned as data).
 
 Lists the source, diffs it against a ledger (a throwaway SQLite file unless `--ledger` names
 one), writes one manifest per chunk to DIR, and prints a summary: items, files, chunks and bytes
@@ -17,19 +20,28 @@ import csv
 import dataclasses
 import sys
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
+from dagster_encord.commands.pipeline_arg import pipeline_file
 from dagster_encord.commands.source_args import add_source_arguments, source_options
+from dagster_encord.credentials import redact_url
 from dagster_encord.errors import PlanningError
 from dagster_encord.ledger import Ledger, PlannedChunk, PlanOutcome
+from dagster_encord.pipeline import IngestionSettings
 from dagster_encord.planner import Chunk, PlannerConfig
+from dagster_encord.sources import ObjectRecord
 
 _SHOWN_SKIPS = 20
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source_url", metavar="SOURCE_URL", help="s3://, gs://, az:// or file://")
+    parser.add_argument(
+        "source_url",
+        metavar="SOURCE_URL|PIPELINE.yaml",
+        help="s3://, gs://, az:// or file://, or a pipeline file (its source, planner, metadata)",
+    )
     parser.add_argument("--out", required=True, type=Path, help="folder for the manifests")
     parser.add_argument("--config", type=Path, help="planner config file (YAML or JSON)")
     parser.add_argument("--ledger", help="ledger URL (default: a throwaway SQLite file)")
@@ -40,15 +52,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="chunk packing (default: the config's, dense): dense fills chunks to ~0.9 of the "
         "budget; stable keeps one added file from changing any other chunk",
     )
-    parser.add_argument("--pipeline", default="default", help="pipeline name in the ledger")
-    parser.add_argument("--prefix", default="", help="list only keys under this prefix")
+    parser.add_argument(
+        "--pipeline", help="pipeline name in the ledger (default: the file's name, else default)"
+    )
+    parser.add_argument("--prefix", help="list only keys under this prefix")
     add_source_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from dagster_encord.sources.registry import open_source
 
-    config = PlannerConfig.load(args.config) if args.config else PlannerConfig()
+    pipeline = pipeline_file(args.source_url)
+    settings = IngestionSettings.from_config(pipeline) if pipeline is not None else None
+    if args.config:
+        config = PlannerConfig.load(args.config)
+    else:
+        config = settings.planner if settings is not None else PlannerConfig()
     if args.format:
         config = dataclasses.replace(config, format=args.format)
     if args.packing:
@@ -58,7 +77,24 @@ def run(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise PlanningError(f"--out {out}: cannot create the folder ({error})") from None
-    source = open_source(args.source_url, **source_options(args))
+    if settings is not None:
+        source_url = settings.source_url
+        source = open_source(source_url, **{**settings.source_options(), **source_options(args)})
+        pages = _without_metadata_objects(
+            source.list_pages(
+                settings.prefix if args.prefix is None else args.prefix,
+                include=settings.include,
+                exclude=settings.exclude,
+            ),
+            settings.is_metadata_object,
+        )
+        metadata_for, group_metadata_for = settings.metadata_for, settings.group_metadata_for
+    else:
+        source_url = args.source_url
+        source = open_source(source_url, **source_options(args))
+        pages = source.list_pages(args.prefix or "")
+        metadata_for = group_metadata_for = None
+    pipeline_name = args.pipeline or (pipeline.name if pipeline is not None else "default")
 
     def write(planned: PlannedChunk, chunk: Chunk) -> None:
         (out / f"{planned.chunk_id}.{chunk.format}").write_text(
@@ -67,10 +103,15 @@ def run(args: argparse.Namespace) -> int:
 
     with tempfile.TemporaryDirectory(prefix="dagster-encord-plan-") as scratch:
         ledger_url = args.ledger or str(Path(scratch) / "ledger.sqlite")
-        ledger = Ledger(ledger_url, pipeline=args.pipeline)
+        ledger = Ledger(ledger_url, pipeline=pipeline_name)
         try:
             diff, outcome = ledger.preview(
-                source.list_pages(args.prefix), args.source_url, config, on_chunk=write
+                pages,
+                redact_url(source_url),
+                config,
+                on_chunk=write,
+                metadata_for=metadata_for,
+                group_metadata_for=group_metadata_for,
             )
         finally:
             ledger.close()
@@ -86,6 +127,14 @@ def run(args: argparse.Namespace) -> int:
     )
     print_summary(outcome, out, sys.stdout)
     return 0
+
+
+def _without_metadata_objects(
+    pages: Iterable[list[ObjectRecord]], is_metadata: Callable[[str], bool] | None
+) -> Iterator[list[ObjectRecord]]:
+    """Sidecars and the mapping file are metadata: a pipeline never registers them."""
+    for page in pages:
+        yield [r for r in page if not is_metadata(r.key)] if is_metadata else page
 
 
 def print_summary(outcome: PlanOutcome, out: Path, stream: TextIO) -> None:

@@ -44,23 +44,19 @@ def run(args: argparse.Namespace) -> int:
     os.environ["DAGSTER_HOME"] = str(home)
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
-    import dagster as dg
-
-    from dagster_encord.dagster.runner import run_pipeline
+    from dagster_encord.dagster.runner import run_in_instance
 
     def progress(line: str) -> None:
         print(f"  {line}", file=sys.stderr, flush=True)
 
     print(f"pipeline {config.name}: {args.pipeline_yaml} (DAGSTER_HOME={home})", file=sys.stderr)
-    with dg.DagsterInstance.get() as instance:
-        summary = run_pipeline(
-            config,
-            instance,
-            once=args.once,
-            max_seconds=args.max_seconds,
-            log_level=args.log_level,
-            progress=progress,
-        )
+    summary = run_in_instance(
+        config,
+        once=args.once,
+        max_seconds=args.max_seconds,
+        log_level=args.log_level,
+        progress=progress,
+    )
     counts = summary.counts
     print(
         f"{config.name}: {counts.registered} registered of {counts.listed} listed, "

@@ -1,4 +1,8 @@
-"""`dagster-encord status PIPELINE`: files per state, open chunks and quarantined files."""
+"""`dagster-encord status PIPELINE.yaml|NAME`: files per state, open chunks, quarantined files.
+
+Given the pipeline's file, the ledger is the one its `ledger:` section names (`url_env` is read
+from the environment); given a name, `--ledger` or the SQLite ledger under DAGSTER_HOME.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("pipeline", help="the pipeline name given to build_encord_ingestion")
+    parser.add_argument(
+        "pipeline", metavar="PIPELINE.yaml|NAME", help="the pipeline's file, or its name"
+    )
     parser.add_argument(
         "--ledger", help="ledger SQLAlchemy URL (default: SQLite under DAGSTER_HOME)"
     )
@@ -16,15 +22,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dagster_encord.commands.pipeline_arg import pipeline_file
     from dagster_encord.ledger import ChunkState, FileState, Ledger
+    from dagster_encord.pipeline.settings import ledger_of
 
-    ledger = (
-        Ledger(args.ledger, pipeline=args.pipeline, create_tables=False)
-        if args.ledger
-        else Ledger.for_dagster_home(args.pipeline, create_tables=False)
-    )
+    config = pipeline_file(args.pipeline)
+    name = config.name if config is not None else args.pipeline
+    if args.ledger:
+        ledger = Ledger(args.ledger, pipeline=name, create_tables=False)
+    elif config is not None:
+        ledger = ledger_of(config, create_tables=False)
+    else:
+        ledger = Ledger.for_dagster_home(name, create_tables=False)
     counts = ledger.counts()
-    print(f"pipeline {args.pipeline} ({ledger!r})")
+    print(f"pipeline {name} ({ledger!r})")
     for state in ("registered", "pending", "failed", "quarantined", "skipped"):
         print(f"  {state:<12}{getattr(counts, state):>10,}")
     print(f"  {'listed':<12}{counts.listed:>10,}  reconciles: {counts.reconciles}")

@@ -1,9 +1,11 @@
-"""`dagster-encord validate-metadata SOURCE_URL --schema FILE`: check every object's clientMetadata
-against a declared schema without sending anything. Prints every violation, one per line, and
-exits 1 when any is an error (warnings alone exit 0).
+"""`dagster-encord validate-metadata SOURCE_URL|PIPELINE.yaml [--schema FILE]`: check every
+object's clientMetadata against a declared schema without sending anything. Prints every
+violation, one per line, and exits 1 when any is an error (warnings alone exit 0).
 
 Metadata is taken from sidecar JSON files (default `a.jpg.json`), a mapping file in the bucket,
-and/or regex named groups on the path, merged in that order.
+and/or regex named groups on the path, merged in that order. Given the pipeline's file, the
+source, the schema and these providers come from its `source:` and `metadata:` sections; flags
+given on the command line override them.
 """
 
 from __future__ import annotations
@@ -11,34 +13,35 @@ from __future__ import annotations
 import argparse
 import sys
 
+from dagster_encord.commands.pipeline_arg import pipeline_file
 from dagster_encord.commands.source_args import add_source_arguments, source_options
+from dagster_encord.config import PipelineConfig
+from dagster_encord.credentials import resolve_env_options
+from dagster_encord.errors import ConfigError
+from dagster_encord.metadata.providers import ProviderSettings
 from dagster_encord.metadata.schema import load_schema
-from dagster_encord.metadata.sources import (
-    FromPath,
-    MappingFile,
-    MetadataProvider,
-    MetadataSources,
-    SidecarJson,
-    sidecar_key,
-)
+from dagster_encord.metadata.sources import sidecar_key
 from dagster_encord.metadata.validate import MetadataValidator
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source_url", metavar="SOURCE_URL", help="s3://, gs://, az:// or file://")
-    parser.add_argument("--schema", required=True, metavar="FILE", help="declared schema (YAML)")
-    parser.add_argument("--prefix", default="", help="only objects under this key prefix")
+    parser.add_argument(
+        "source_url",
+        metavar="SOURCE_URL|PIPELINE.yaml",
+        help="s3://, gs://, az:// or file://, or a pipeline file (source, schema, providers)",
+    )
+    parser.add_argument(
+        "--schema", metavar="FILE", help="declared schema (YAML); default: the pipeline's"
+    )
+    parser.add_argument("--prefix", help="only objects under this key prefix")
     parser.add_argument(
         "--sidecar",
         choices=("append", "replace", "none"),
-        default="append",
         help="sidecar naming: a.jpg.json (append, default), a.json (replace), or none",
     )
-    parser.add_argument("--sidecar-suffix", default=".json", help="sidecar suffix (.json)")
+    parser.add_argument("--sidecar-suffix", help="sidecar suffix (.json)")
     parser.add_argument("--mapping", metavar="KEY", help="mapping file (CSV/JSONL/Parquet) key")
-    parser.add_argument(
-        "--mapping-key-column", default="key", help="column with the object key or URL (key)"
-    )
+    parser.add_argument("--mapping-key-column", help="column with the object key or URL (key)")
     parser.add_argument("--path-regex", metavar="REGEX", help="named groups become metadata")
     parser.add_argument(
         "--unknown-keys",
@@ -48,44 +51,72 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_source_arguments(parser)
 
 
+def _provider_settings(
+    args: argparse.Namespace, pipeline: PipelineConfig | None
+) -> ProviderSettings:
+    """The pipeline's `metadata:` section (if any), then the flags given on the command line."""
+    section = pipeline.metadata if pipeline is not None else None
+    base = (
+        ProviderSettings(
+            sidecar=section.sidecar,
+            sidecar_suffix=section.sidecar_suffix,
+            mapping=section.mapping,
+            mapping_key_column=section.mapping_key_column,
+            path_regex=section.path_regex,
+        )
+        if section is not None
+        else ProviderSettings()
+    )
+    return ProviderSettings(
+        sidecar=args.sidecar or base.sidecar,
+        sidecar_suffix=args.sidecar_suffix or base.sidecar_suffix,
+        mapping=args.mapping or base.mapping,
+        mapping_key_column=args.mapping_key_column or base.mapping_key_column,
+        path_regex=args.path_regex or base.path_regex,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from dagster_encord.sources.registry import open_source
 
-    schema = load_schema(args.schema)
+    pipeline = pipeline_file(args.source_url)
+    schema_file = args.schema
+    if schema_file is None and pipeline is not None and pipeline.metadata is not None:
+        schema_file = pipeline.metadata.schema_file
+    if schema_file is None:
+        raise ConfigError(
+            "validate-metadata: no schema; pass --schema FILE or a pipeline file whose "
+            "metadata: section names one"
+        )
+    schema = load_schema(schema_file)
     validator = MetadataValidator(schema, unknown_keys=args.unknown_keys)
-    source = open_source(args.source_url, **source_options(args))
+    if pipeline is not None:
+        options = resolve_env_options(pipeline.source.options, "source.options")
+        source = open_source(pipeline.source.url, **{**options, **source_options(args)})
+        prefix = pipeline.source.prefix if args.prefix is None else args.prefix
+        include, exclude = tuple(pipeline.source.include), tuple(pipeline.source.exclude)
+    else:
+        source = open_source(args.source_url, **source_options(args))
+        prefix, include, exclude = args.prefix or "", (), ()
 
     # First pass: every key, so sidecars are read only where they exist.
     all_keys: set[str] = set()
-    for page in source.list_pages(args.prefix):
+    for page in source.list_pages(prefix):
         all_keys.update(record.key for record in page)
+    settings = _provider_settings(args, pipeline)
+    sources = settings.build(source, schema, known_keys=frozenset(all_keys))
 
-    providers: list[MetadataProvider] = []
-    sidecar: SidecarJson | None = None
-    if args.sidecar != "none":
-        sidecar = SidecarJson(
-            source, naming=args.sidecar, suffix=args.sidecar_suffix, known_keys=frozenset(all_keys)
-        )
-        providers.append(sidecar)
-    if args.mapping:
-        providers.append(
-            MappingFile(source, args.mapping, key_column=args.mapping_key_column, schema=schema)
-        )
-    if args.path_regex:
-        providers.append(FromPath(args.path_regex, schema))
-    sources = MetadataSources(providers)
-
-    # Sidecars of listed objects are metadata, not data.
-    skip = {args.mapping} if args.mapping else set()
-    if sidecar is not None:
+    # Sidecars of listed objects and the mapping file are metadata, not data.
+    skip = {settings.mapping} if settings.mapping else set()
+    if settings.sidecar != "none":
         skip |= {
-            sidecar_key(key, naming=sidecar.naming, suffix=sidecar.suffix)
+            sidecar_key(key, naming=settings.sidecar, suffix=settings.sidecar_suffix)
             for key in all_keys
-            if not key.endswith(sidecar.suffix)
+            if not key.endswith(settings.sidecar_suffix)
         }
     checked = errors = warnings = 0
     failed_files: set[str] = set()
-    for page in source.list_pages(args.prefix):
+    for page in source.list_pages(prefix, include=include, exclude=exclude):
         records = [record for record in page if record.key not in skip]
         found, problems = sources.collect(records)
         for violation in problems:
@@ -103,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
                 else:
                     warnings += 1
     print(
-        f"checked {checked} files against {args.schema}: {errors} errors in "
+        f"checked {checked} files against {schema_file}: {errors} errors in "
         f"{len(failed_files)} files, {warnings} warnings",
         file=sys.stderr,
     )

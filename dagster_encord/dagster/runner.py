@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
 
@@ -76,6 +77,12 @@ def run_pipeline(
     summary.counts = ledger.counts()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def run_in_instance(config: PipelineConfig, **options: Any) -> RunSummary:
+    """`run_pipeline` on the instance at DAGSTER_HOME."""
+    with dg.DagsterInstance.get() as instance:
+        return run_pipeline(config, instance, **options)
 
 
 def _run_once(

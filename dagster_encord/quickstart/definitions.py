@@ -1,53 +1,13 @@
 """Quick-start definitions for `dagster dev` (loaded by workspace.yaml).
 
-`./scripts/demo` starts the Encord emulator and a sample bucket and sets the environment below
-before it starts `dagster dev`; the SSH key arrives through `EnvVar`, never through this file.
+`./scripts/demo` starts the Encord emulator and a sample bucket and sets the environment that
+`quickstart/config.py` reads; the SSH key arrives through `EnvVar`, never through this file.
 """
-
-import os
-from typing import Any
 
 import dagster as dg
 
 from dagster_encord.dagster.factory import build_encord_ingestion
-from dagster_encord.errors import DagsterEncordError
-from dagster_encord.quickstart.sample_media import planner_groups
-
-PIPELINE = "demo"
-ENV = {
-    "domain": "DAGSTER_ENCORD_DEMO_DOMAIN",
-    "ssh_key": "DAGSTER_ENCORD_DEMO_SSH_KEY",
-    "bucket_url": "DAGSTER_ENCORD_DEMO_BUCKET_URL",
-    "s3_endpoint": "DAGSTER_ENCORD_DEMO_S3_ENDPOINT",
-    "folder": "DAGSTER_ENCORD_DEMO_FOLDER",
-    "integration": "DAGSTER_ENCORD_DEMO_INTEGRATION",
-}
-
-
-def demo_config(*, sensors_running: bool = True) -> dict[str, Any]:
-    """The demo pipeline's configuration: sample bucket -> emulator folder."""
-    missing = [name for name in ENV.values() if not os.environ.get(name)]
-    if missing:
-        raise DagsterEncordError(
-            f"the quick-start definitions need {', '.join(missing)}; start them with "
-            "./scripts/demo (it sets these and runs dagster dev)"
-        )
-    return {
-        "name": PIPELINE,
-        "encord": {"ssh_private_key_env": ENV["ssh_key"], "domain": os.environ[ENV["domain"]]},
-        "source": {
-            "url": os.environ[ENV["bucket_url"]],
-            "options": {"endpoint_url": os.environ[ENV["s3_endpoint"]]},
-        },
-        "registration": {
-            "folder": os.environ[ENV["folder"]],
-            "integration": os.environ[ENV["integration"]],
-            "planner": {"groups": planner_groups()},
-            "poll_budget_seconds": 10.0,
-            "run_wait_seconds": 120.0,
-        },
-        "sensors": {"running": sensors_running, "interval_seconds": 5},
-    }
+from dagster_encord.quickstart.config import demo_config
 
 
 def demo_definitions(*, sensors_running: bool = True) -> dg.Definitions:

@@ -115,3 +115,19 @@ def test_a_killed_run_is_resumed_at_once(harness: Harness, tmp_path: Path) -> No
     assert statuses[dg.DagsterRunStatus.FAILURE] == 1
     urls = _urls_in_folder(harness)
     assert len(urls) == 3 and set(urls.values()) == {1}
+
+
+def test_status_reads_the_pipeline_file(harness: Harness, tmp_path: Path) -> None:
+    harness.put({"s/a.png": png(2, 2, (3, 3, 3))})
+    pipeline_yaml = _write(harness, tmp_path)
+    assert _run(pipeline_yaml, tmp_path / "home").returncode == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "dagster_encord.cli", "status", str(pipeline_yaml)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("pipeline cams (")
+    assert "registered           1" in done.stdout
