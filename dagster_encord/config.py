@@ -205,6 +205,13 @@ class RegistrationSection(Section):
         default=None,
         description="Where manifests are written (default $DAGSTER_HOME/encord_manifests).",
     )
+
+    @field_validator("manifest_url")
+    @classmethod
+    def _manifest_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return _no_secret_url(value, "give credentials through the source's *_env options")
     pool: str | None = Field(
         default=None, description="Dagster pool of job submissions (encord-folder-<folder>)."
     )

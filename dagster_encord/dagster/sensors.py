@@ -41,12 +41,14 @@ _LIVE_RUN_STATUSES = [
 
 @dataclass(frozen=True)
 class SensorOptions:
-    interval_seconds: int = 30
-    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED
+    """The `sensors:` section as the sensors use it (defaults live in the section only)."""
+
+    interval_seconds: int
+    default_status: dg.DefaultSensorStatus
     # A chunk left `planned`/`submitting` with no live run for this long is relaunched.
-    heal_after_seconds: float = 60.0
+    heal_after_seconds: float
     # A run "started" this long ago whose chunk is still unsubmitted is taken for dead.
-    stale_run_seconds: float = 3600.0
+    stale_run_seconds: float
     # The clock the retry sensor compares backoffs against (tests move it forward).
     clock: Callable[[], datetime] | None = None
 

@@ -19,7 +19,10 @@ import psycopg2
 import pytest
 from encord import EncordUserClient
 
+from dagster_encord.dagster.naming import PipelineNames
 from dagster_encord.emulator import EncordEmulator
+
+NAMES = PipelineNames("prod")  # passed as ENCORD_PIPELINE
 
 ROOT = Path(__file__).resolve().parents[2]
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
@@ -86,7 +89,7 @@ def test_pipeline_runs_on_postgres_storage_with_postgres_ledger(
         "ENCORD_FOLDER": str(folder.uuid),
         "ENCORD_INTEGRATION": encord_integration,
         "ENCORD_LEDGER_URL": ledger_url,
-        "ENCORD_PIPELINE": "prod",
+        "ENCORD_PIPELINE": NAMES.name,
     }.items():
         monkeypatch.setenv(name, value)
 
@@ -95,13 +98,13 @@ def test_pipeline_runs_on_postgres_storage_with_postgres_ledger(
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert "Postgres" in type(instance.run_storage).__name__
         listing = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-            instance=instance, asset_selection=[dg.AssetKey(["prod", "bucket_listing"])]
+            instance=instance, asset_selection=[NAMES.key("bucket_listing")]
         )
         assert listing.success
-        chunk_ids = instance.get_dynamic_partitions("prod__chunks")
+        chunk_ids = instance.get_dynamic_partitions(NAMES.partitions)
         assert chunk_ids
         for chunk_id in chunk_ids:
-            run = defs.resolve_job_def("prod__register_chunk").execute_in_process(
+            run = defs.resolve_job_def(NAMES.chunk_job).execute_in_process(
                 instance=instance, partition_key=chunk_id
             )
             assert run.success
@@ -126,10 +129,10 @@ def test_executor_choice_reaches_the_chunk_job(
         "ENCORD_SOURCE_URL": "s3://bucket",
         "ENCORD_FOLDER": "landing",
         "ENCORD_INTEGRATION": "aws",
-        "ENCORD_PIPELINE": "prod",
+        "ENCORD_PIPELINE": NAMES.name,
         "ENCORD_EXECUTOR": choice,
     }.items():
         monkeypatch.setenv(name, value)
     defs = _load_definitions_module().defs()
     assert isinstance(defs, dg.Definitions)
-    assert defs.resolve_job_def("prod__register_chunk").executor_def.name == executor_name
+    assert defs.resolve_job_def(NAMES.chunk_job).executor_def.name == executor_name

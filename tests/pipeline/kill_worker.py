@@ -17,6 +17,7 @@ from typing import Any
 import dagster as dg
 
 from dagster_encord.dagster.factory import build_encord_ingestion
+from dagster_encord.dagster.naming import PipelineNames
 from dagster_encord.encord_client.client import EncordClient
 from dagster_encord.ledger import Ledger
 
@@ -33,7 +34,7 @@ def main(config: dict[str, Any]) -> None:
     defs = build_encord_ingestion(config["pipeline"])
     with dg.DagsterInstance.get() as instance:
         name = config["pipeline"]["name"]
-        defs.resolve_job_def(f"{name}__register_chunk").execute_in_process(
+        defs.resolve_job_def(PipelineNames(name).chunk_job).execute_in_process(
             instance=instance,
             partition_key=config["chunk_id"],
             tags={"dagster/run_key": config["chunk_id"]},

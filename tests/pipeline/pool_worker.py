@@ -16,13 +16,14 @@ from typing import Any
 import dagster as dg
 
 from dagster_encord.dagster.factory import build_encord_ingestion
+from dagster_encord.dagster.naming import PipelineNames
 
 
 def main(config: dict[str, Any]) -> int:
     defs = build_encord_ingestion(config["pipeline"])
     name = config["pipeline"]["name"]
     with dg.DagsterInstance.get() as instance:
-        result = defs.resolve_job_def(f"{name}__register_chunk").execute_in_process(
+        result = defs.resolve_job_def(PipelineNames(name).chunk_job).execute_in_process(
             instance=instance, partition_key=config["chunk_id"], raise_on_error=False
         )
     print(result.run_id)

@@ -104,7 +104,7 @@ def test_killed_while_polling(harness: Harness) -> None:
 def test_daemon_killed_mid_tick(harness: Harness) -> None:
     harness.put({f"cam/{i:03d}.png": png(2, 2, (i, i, i)) for i in range(3)})
     defs = harness.defs()
-    name = f"{harness.name}__new_objects"
+    name = harness.names.sensor("new_objects")
     harness.evaluate(defs, "new_objects")  # listed and planned, then the daemon died:
     harness.cursors[name] = None  # its cursor and run requests were never stored
     runs = harness.tick(defs, "new_objects")

@@ -103,7 +103,7 @@ def _plan(harness: Harness, instance: dg.DagsterInstance) -> list[str]:
         instance=instance, asset_selection=[dg.AssetKey([harness.name, "bucket_listing"])]
     )
     assert listing.success
-    chunk_ids = list(instance.get_dynamic_partitions(f"{harness.name}__chunks"))
+    chunk_ids = list(instance.get_dynamic_partitions(harness.names.partitions))
     assert len(chunk_ids) == CHUNKS
     return chunk_ids
 

@@ -89,7 +89,7 @@ def test_transient_failure_is_retried_with_backoff_and_permanent_one_quarantined
     assert harness.emulator.duplicate_items() == 0
 
     # The quarantine check fails (WARN) and lists the file with its error.
-    checks = defs.resolve_job_def(f"{harness.name}__checks").execute_in_process(
+    checks = defs.resolve_job_def(harness.names.checks_job).execute_in_process(
         instance=harness.instance, raise_on_error=False
     )
     evaluations = {e.check_name: e for e in checks.get_asset_check_evaluations()}
@@ -135,7 +135,7 @@ def test_job_status_sensor_finishes_jobs_and_backs_off_on_429(harness: Harness) 
     result = harness.evaluate(defs, "job_status")
     assert not result.asset_events
     assert ledger.counts()[FileState.SUBMITTED] == 3
-    assert "not_before" in (harness.cursors[f"{harness.name}__job_status"] or "")
+    assert "not_before" in (harness.cursors[harness.names.sensor("job_status")] or "")
     harness.evaluate(defs, "job_status")  # inside Retry-After: no poll at all
     assert ledger.counts()[FileState.SUBMITTED] == 3
     time.sleep(1.1)
@@ -184,7 +184,7 @@ def test_new_objects_with_an_unreadable_cursor_starts_over_and_registers_each_fi
 ) -> None:
     harness.put(_images(3))
     defs = harness.defs()
-    name = f"{harness.name}__new_objects"
+    name = harness.names.sensor("new_objects")
     harness.cursors[name] = "\x00garbage{"
     runs = harness.tick(defs, "new_objects")
     assert runs and all(run.success for run in runs)
@@ -218,7 +218,7 @@ def test_job_status_with_an_unreadable_cursor_polls_as_usual(
     ledger = _ledger(harness)
     assert ledger.counts()["submitted"] == 2
     harness.emulator.release_jobs()
-    harness.cursors[f"{harness.name}__job_status"] = cursor
+    harness.cursors[harness.names.sensor("job_status")] = cursor
     result = harness.evaluate(defs, "job_status")
     _assert_reset_warning(capsys, "job_status")
     assert [event.partition for event in result.asset_events or ()] == harness.chunk_ids()
