@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
 
-from dagster_encord.ledger import FileState, Ledger
+from dagster_encord.encord_client.client import EncordClient
+from dagster_encord.ledger import ChunkState, FileState, Ledger
 from dagster_encord.quickstart.sample_media import png
-from tests.pipeline.harness import Harness
+from tests.pipeline.harness import KEY_ENV, Harness
 
 
 def _ledger(harness: Harness) -> Ledger:
@@ -218,9 +220,21 @@ def test_job_status_with_an_unreadable_cursor_polls_as_usual(
     ledger = _ledger(harness)
     assert ledger.counts()["submitted"] == 2
     harness.emulator.release_jobs()
+    _wait_until_jobs_finish(harness, ledger)  # the emulator runs a released job in the background
     harness.cursors[harness.names.sensor("job_status")] = cursor
     result = harness.evaluate(defs, "job_status")
     _assert_reset_warning(capsys, "job_status")
     assert [event.partition for event in result.asset_events or ()] == harness.chunk_ids()
     assert ledger.counts().registered == 2
     assert result.cursor == '{"v":1}'
+
+
+def _wait_until_jobs_finish(harness: Harness, ledger: Ledger, timeout: float = 60.0) -> None:
+    """Poll Encord (the emulator) until every submitted chunk's job has finished."""
+    client = EncordClient.from_ssh_key(os.environ[KEY_ENV], domain=harness.emulator.domain)
+    deadline = time.monotonic() + timeout
+    for chunk in ledger.chunks_in_state(ChunkState.SUBMITTED):
+        assert chunk.upload_job_id is not None
+        while not client.poll_upload_job(harness.folder_uuid, chunk.upload_job_id).finished:
+            assert time.monotonic() < deadline, f"job {chunk.upload_job_id} never finished"
+            time.sleep(0.05)
