@@ -7,12 +7,12 @@ An upload job registers one manifest chunk. Polling it yields a `JobState`; ever
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Literal
 
 from dagster_encord.errors import CursorError
+from dagster_encord.versioned import dump_versioned, load_versioned
 
 JobStatus = Literal["PENDING", "DONE", "ERROR", "CANCELLED"]
 ErrorKind = Literal["transient", "permanent"]
@@ -104,10 +104,9 @@ class PollCursor:
     not_before: float = 0.0
 
     def to_json(self) -> str:
-        data: dict[str, float] = {"v": POLL_CURSOR_VERSION}
-        if self.not_before:
-            data["not_before"] = self.not_before
-        return json.dumps(data, separators=(",", ":"))
+        return dump_versioned(
+            POLL_CURSOR_VERSION, {"not_before": self.not_before} if self.not_before else {}
+        )
 
     @classmethod
     def from_json(cls, text: str | None) -> PollCursor:
@@ -115,11 +114,7 @@ class PollCursor:
         if not text:
             return cls()
         try:
-            data = json.loads(text)
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
-            if data.get("v") != POLL_CURSOR_VERSION:
-                raise ValueError(f"version {data.get('v')!r}, expected {POLL_CURSOR_VERSION}")
+            data = load_versioned(text, POLL_CURSOR_VERSION)
             not_before = data.get("not_before", 0.0)
             if isinstance(not_before, bool) or not isinstance(not_before, int | float):
                 raise ValueError(f"not_before {not_before!r} is not a number")

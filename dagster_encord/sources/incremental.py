@@ -12,13 +12,13 @@ those.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dagster_encord.errors import CursorError
 from dagster_encord.sources.base import FanOut, ObjectRecord, Source
+from dagster_encord.versioned import dump_versioned, load_versioned
 
 # Bump when the stored form changes; an older cursor then reads as unreadable and starts over.
 CURSOR_VERSION = 1
@@ -54,13 +54,12 @@ class ListingCursor:
 
     def to_json(self) -> str:
         """A compact, versioned string a Dagster sensor can store as its cursor."""
-        return json.dumps(
+        return dump_versioned(
+            CURSOR_VERSION,
             {
-                "v": CURSOR_VERSION,
                 "watermark": self.watermark.isoformat() if self.watermark else None,
                 "keys_at_watermark": sorted(self.keys_at_watermark),
             },
-            separators=(",", ":"),
         )
 
     @classmethod
@@ -73,11 +72,7 @@ class ListingCursor:
         if not text:
             return cls()
         try:
-            data = json.loads(text)
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
-            if data.get("v") != CURSOR_VERSION:
-                raise ValueError(f"version {data.get('v')!r}, expected {CURSOR_VERSION}")
+            data = load_versioned(text, CURSOR_VERSION)
             watermark, keys = data["watermark"], data["keys_at_watermark"]
             if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
                 raise ValueError("keys_at_watermark is not a list of keys")
