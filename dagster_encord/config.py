@@ -212,6 +212,7 @@ class RegistrationSection(Section):
         if value is None:
             return None
         return _no_secret_url(value, "give credentials through the source's *_env options")
+
     pool: str | None = Field(
         default=None, description="Dagster pool of job submissions (encord-folder-<folder>)."
     )
