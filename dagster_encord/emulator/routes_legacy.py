@@ -18,6 +18,7 @@ from dagster_encord.emulator.manifest import check_metadata_size
 from dagster_encord.emulator.metadata import check_item_metadata
 from dagster_encord.emulator.records import DataRow, Ontology, Project, new_uuid, now_iso
 from dagster_encord.emulator.wire import ApiError, data_row_json, dataset_type, found_or_403
+from dagster_encord.emulator.workflow import on_rows_linked, sync_project_tasks, template_or_403
 
 # --- datasets ------------------------------------------------------------------------------
 
@@ -103,6 +104,7 @@ def link_items(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]]:
         ctx.state.save_many(new_rows)
         ctx.state.save_many(items)
         ctx.state.save(dataset)
+        on_rows_linked(ctx.state, dataset.uuid, [r.data_hash for r in new_rows])
         return [data_row_json(ctx.state, r) for r in new_rows]
 
 
@@ -163,6 +165,8 @@ def create_project(ctx: Ctx, values: dict[str, Any]) -> str:
     with ctx.state.lock:
         for dataset_hash in dataset_hashes:
             found_or_403(ctx.state.datasets, dataset_hash, "dataset")
+        template_uuid = payload.get("workflow_template_id")
+        template = template_or_403(ctx.state, str(template_uuid)) if template_uuid else None
         ontology_hash = payload.get("ontology_hash")
         if ontology_hash:
             found_or_403(ctx.state.ontologies, ontology_hash, "ontology")
@@ -181,8 +185,11 @@ def create_project(ctx: Ctx, values: dict[str, Any]) -> str:
             stamp,
             stamp,
             str(payload.get("workflow_type") or "manual"),
+            stages=[dict(stage) for stage in template.stages] if template else [],
+            workflow_template=template.uuid if template else None,
         )
         ctx.state.save(project)
+        sync_project_tasks(ctx.state, project)
         return project.uuid
 
 
@@ -196,6 +203,7 @@ def add_project_datasets(ctx: Ctx, values: dict[str, Any]) -> bool:
                 project.dataset_hashes.append(dataset_hash)
         project.last_edited_at = now_iso()
         ctx.state.save(project)
+        sync_project_tasks(ctx.state, project)
     return True
 
 
@@ -207,6 +215,7 @@ def remove_project_datasets(ctx: Ctx, values: dict[str, Any]) -> bool:
         project.dataset_hashes = [h for h in project.dataset_hashes if h not in hashes]
         project.last_edited_at = now_iso()
         ctx.state.save(project)
+        sync_project_tasks(ctx.state, project)
     return True
 
 
