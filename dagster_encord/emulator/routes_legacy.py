@@ -18,7 +18,12 @@ from dagster_encord.emulator.manifest import check_metadata_size
 from dagster_encord.emulator.metadata import check_item_metadata
 from dagster_encord.emulator.records import DataRow, Ontology, Project, new_uuid, now_iso
 from dagster_encord.emulator.wire import ApiError, data_row_json, dataset_type, found_or_403
-from dagster_encord.emulator.workflow import on_rows_linked, sync_project_tasks, template_or_403
+from dagster_encord.emulator.workflow import (
+    drop_data_tasks,
+    on_rows_linked,
+    sync_project_tasks,
+    template_or_403,
+)
 
 # --- datasets ------------------------------------------------------------------------------
 
@@ -152,6 +157,34 @@ def save_data_row(ctx: Ctx, values: dict[str, Any]) -> dict[str, Any]:
         return {"data_row": data_row_json(ctx.state, row, True), "updated_fields": list(payload)}
 
 
+def delete_data(ctx: Ctx, values: dict[str, Any]) -> bool:
+    """`dataset.delete_data(hashes)`: the rows go, with their label rows and workflow tasks."""
+    uid = values.get("uid") or []
+    hashes = [uid] if isinstance(uid, str) else [str(h) for h in uid]
+    with ctx.state.lock:
+        dataset = dataset_or_403(ctx)
+        in_dataset = set(dataset.data_hashes)
+        for data_hash in hashes:
+            if data_hash not in in_dataset:
+                raise ApiError(404, f"data unit {data_hash} not found in dataset {dataset.uuid}")
+        gone = set(hashes)
+        items = []
+        for data_hash in gone:
+            item = ctx.state.items.get(ctx.state.data_rows[data_hash].item_uuid)
+            if item is not None:
+                item.backed_data_units = max(0, item.backed_data_units - 1)
+                items.append(item)
+        dataset.data_hashes = [h for h in dataset.data_hashes if h not in gone]
+        dataset.last_edited_at = now_iso()
+        labels = [r.label_hash for r in ctx.state.label_rows.values() if r.data_hash in gone]
+        ctx.state.drop("label_row", labels)
+        drop_data_tasks(ctx.state, gone)
+        ctx.state.drop("data_row", gone)
+        ctx.state.save_many(items)
+        ctx.state.save(dataset)
+    return True
+
+
 # --- projects ------------------------------------------------------------------------------
 
 
@@ -225,6 +258,7 @@ HANDLERS: dict[tuple[str, str, str], LegacyHandler] = {
     ("resource", "datasetlinkitems", "POST"): link_items,
     ("resource", "datarow", "GET"): get_data_row,
     ("resource", "datarow", "POST"): save_data_row,
+    ("resource", "video", "DELETE"): delete_data,
     ("user", "project", "POST"): create_project,
     ("resource", "projectdataset", "POST"): add_project_datasets,
     ("resource", "projectdataset", "DELETE"): remove_project_datasets,
