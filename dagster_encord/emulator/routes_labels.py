@@ -29,7 +29,14 @@ from dagster_encord.emulator.records import (
     now_iso,
 )
 from dagster_encord.emulator.wire import DATA_TYPES, ApiError, legacy_time
-from dagster_encord.emulator.workflow import graph_node, legacy_task_status, task_of
+from dagster_encord.emulator.workflow import (
+    enter_stage,
+    event,
+    graph_node,
+    legacy_task_status,
+    main_label_rows,
+    task_of,
+)
 
 BUNDLE_LIMIT = 1000
 LABEL_DATA_TYPES = {
@@ -325,9 +332,44 @@ def save_label_rows(ctx: Ctx, values: dict[str, Any]) -> bool:
     return True
 
 
+def move_label_tasks(ctx: Ctx, values: dict[str, Any]) -> bool:
+    """`label_row.workflow_complete()` / `workflow_reopen()`: the row's task goes to the first
+    Complete stage, or back to the first stage."""
+    action = payload_of(values).get("action")
+    if action not in ("complete", "reopen"):
+        raise ApiError(400, f"workflow action {action!r} must be 'complete' or 'reopen'")
+    with ctx.state.lock:
+        project = project_or_403(ctx)
+        if not project.stages:
+            raise ApiError(
+                400, f"project {project.uuid} is not a workflow project", "WRONG_PROJECT_TYPE_ERROR"
+            )
+        stage = (
+            next(s for s in project.stages if s["stageType"] == "DONE")
+            if action == "complete"
+            else project.stages[0]
+        )
+        tasks = []
+        for label_hash in _uids(values):
+            label = ctx.state.label_rows.get(label_hash)
+            task = task_of(ctx.state, project, label.data_hash) if label else None
+            if label is None or label.project_hash != project.uuid or task is None:
+                raise ApiError(404, f"label row {label_hash} not found in project {project.uuid}")
+            tasks.append(task)
+        labels = main_label_rows(ctx.state, project)
+        events = []
+        for task in tasks:
+            events.append(event(project, task, "move", ctx.user))
+            enter_stage(task, stage, "NEW" if action == "complete" else "REOPENED", labels)
+        ctx.state.save_many(tasks)
+        ctx.state.save_many(events)
+    return True
+
+
 HANDLERS: dict[tuple[str, str, str], LegacyHandler] = {
     ("resource", "labelrowmetadata", "GET"): list_label_rows,
     ("resource", "labelrow", "PUT"): create_label_rows,
     ("resource", "labelrow", "GET"): get_label_rows,
     ("resource", "labelrow", "POST"): save_label_rows,
+    ("resource", "labelworkflowgraphnode", "POST"): move_label_tasks,
 }

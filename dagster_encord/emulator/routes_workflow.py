@@ -83,35 +83,46 @@ def _actions(ctx: Ctx) -> list[dict[str, Any]]:
     return actions
 
 
+def _check_batch(
+    ctx: Ctx, project: Project, stage: dict[str, str], actions: list[dict[str, Any]]
+) -> list[tuple[Task, dict[str, Any]]]:
+    """Every action of the batch, checked in order against the tasks as the batch leaves them."""
+    allowed = STAGE_ACTIONS[stage["stageType"]]
+    planned: list[tuple[Task, dict[str, Any]]] = []
+    assignees: dict[str, str | None] = {}  # task uuid -> assignee after the actions so far
+    leaving: set[str] = set()  # tasks a submit/approve/reject of this batch moves on
+    for action in actions:
+        name = action.get("action")
+        if name not in allowed:
+            raise ApiError(
+                400,
+                f"action {name!r} is not allowed in stage {stage['title']!r} "
+                f"(allowed: {', '.join(sorted(allowed)) or 'none'})",
+            )
+        task = _task_in_stage(ctx, project, stage, str(action.get("taskUuid")))
+        if task.uuid in leaving:
+            raise ApiError(400, f"task {task.uuid} leaves {stage['title']!r} earlier in this batch")
+        assignee = assignees.get(task.uuid, task.assignee)
+        if name == "ASSIGN" and not isinstance(action.get("assignee"), str):
+            raise ApiError(400, f"ASSIGN of task {task.uuid} needs an assignee email")
+        if action.get("retainAssignee") and not action.get("assignee") and assignee is None:
+            raise ApiError(400, f"task {task.uuid} has no assignee to retain")
+        if name in ("ASSIGN", "RELEASE"):
+            assignees[task.uuid] = action.get("assignee") if name == "ASSIGN" else None
+        else:
+            leaving.add(task.uuid)
+        planned.append((task, action))
+    return planned
+
+
 def task_actions(ctx: Ctx) -> dict[str, Any]:
     actions = _actions(ctx)
     state = ctx.state
     with state.lock:
         project, stage = _project_stage(ctx)
-        allowed = STAGE_ACTIONS[stage["stageType"]]
-        planned: list[tuple[Task, dict[str, Any]]] = []
-        for action in actions:
-            name = action.get("action")
-            if name not in allowed:
-                raise ApiError(
-                    400,
-                    f"action {name!r} is not allowed in stage {stage['title']!r} "
-                    f"(allowed: {', '.join(sorted(allowed)) or 'none'})",
-                )
-            task = _task_in_stage(ctx, project, stage, str(action.get("taskUuid")))
-            if name == "ASSIGN" and not isinstance(action.get("assignee"), str):
-                raise ApiError(400, f"ASSIGN of task {task.uuid} needs an assignee email")
-            if (
-                action.get("retainAssignee")
-                and not action.get("assignee")
-                and task.assignee is None
-            ):
-                raise ApiError(400, f"task {task.uuid} has no assignee to retain")
-            planned.append((task, action))
+        planned = _check_batch(ctx, project, stage, actions)
         labels = main_label_rows(state, project)
-        events: list[TaskEvent] = []
-        for task, action in planned:
-            events.append(_apply(ctx, project, stage, task, action, labels))
+        events = [_apply(ctx, project, stage, task, action, labels) for task, action in planned]
         state.save_many(task for task, _ in planned)
         state.save_many(events)
     return {}
