@@ -109,7 +109,8 @@ def _check_batch(
             raise ApiError(400, f"task {task.uuid} has no assignee to retain")
         if name in ("ASSIGN", "RELEASE"):
             assignees[task.uuid] = action.get("assignee") if name == "ASSIGN" else None
-        else:
+        else:  # the stage it goes to must exist before anything changes
+            (reject_stage if name == "REJECT" else following_stage)(project, stage["uuid"])
             leaving.add(task.uuid)
         planned.append((task, action))
     return planned
@@ -144,21 +145,12 @@ def _apply(
     # Submit / approve / reject act as the given assignee, the kept one, or else the caller.
     actor = action.get("assignee") or (task.assignee if action.get("retainAssignee") else None)
     done = event(project, task, name.lower(), actor or ctx.user)
-    if name == "APPROVE" and action.get("approveLabelReviews", True):
-        _set_reviews(task, "APPROVED")
+    # The task's label reviews stay with the stage it leaves (entering a stage resets them).
     if name == "REJECT":
-        if action.get("rejectLabelReviews", True):
-            _set_reviews(task, "REJECTED")
         enter_stage(task, reject_stage(project, stage["uuid"]), "REOPENED", labels)
     else:
         enter_stage(task, following_stage(project, stage["uuid"]), "NEW", labels)
     return done
-
-
-def _set_reviews(task: Task, status: str) -> None:
-    for review in task.reviews:
-        if review["status"] in ("NEW", "REOPENED"):
-            review["status"] = status
 
 
 def move_tasks(ctx: Ctx) -> dict[str, Any]:

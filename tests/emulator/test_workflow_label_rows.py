@@ -76,3 +76,29 @@ def test_a_batch_of_actions_is_checked_before_any_task_changes(
         first.assign("ann@example.com", bundle=bundle)
         first.submit(retain_assignee=True, bundle=bundle)
     assert [t.uuid for t in annotate.get_tasks()] == [second.uuid]
+
+
+def test_submit_from_the_last_stage_is_refused_without_changes(
+    encord_emulator: EncordEmulator, encord_user_client: EncordUserClient, encord_integration: str
+) -> None:
+    template = encord_emulator.add_workflow_template(
+        "rework last", [("Label", "ANNOTATION"), ("Done", "DONE"), ("Rework", "ANNOTATION")]
+    )
+    dataset, _ = make_dataset(encord_user_client, encord_integration, 2)
+    project = workflow_project(encord_user_client, [dataset.dataset_hash], template)
+    label = project.workflow.get_stage(name="Label", type_=AnnotationStage)
+    rework = project.workflow.get_stage(name="Rework", type_=AnnotationStage)
+    for task in label.get_tasks():
+        task.move(destination_stage_uuid=rework.uuid)
+    first, second = rework.get_tasks()
+    first.assign("ann@example.com")
+    with (
+        pytest.raises(InvalidArgumentsError, match="last stage"),
+        project.create_bundle() as bundle,
+    ):
+        second.assign("bob@example.com", bundle=bundle)
+        first.submit(bundle=bundle)
+    assert sorted((t.data_title, t.assignee) for t in rework.get_tasks()) == [
+        ("/img00000.jpg", "ann@example.com"),
+        ("/img00001.jpg", None),
+    ]
