@@ -29,6 +29,7 @@ from dagster_encord.emulator import (
     routes_metadata,
     routes_projects,
     routes_storage,
+    routes_workflow,
 )
 from dagster_encord.emulator.auth import AuthFailure
 from dagster_encord.emulator.context import Ctx
@@ -44,6 +45,7 @@ V2_ROUTES = (
     + routes_jobs.ROUTES
     + routes_metadata.ROUTES
     + routes_projects.ROUTES
+    + routes_workflow.ROUTES
 )
 
 

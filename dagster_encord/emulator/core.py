@@ -5,6 +5,7 @@ Route handlers and the Python/control APIs all act on one `EmulatorCore`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from dagster_encord.emulator.jobs import JobRunner, JobSettings
 from dagster_encord.emulator.metadata import check_item_metadata
 from dagster_encord.emulator.records import Integration, OrgDoc, new_uuid
 from dagster_encord.emulator.state import EmulatorState
+from dagster_encord.emulator.workflow import build_template, default_template
 
 DEFAULT_USER = "user@example.com"
 
@@ -75,6 +77,22 @@ class EmulatorCore:
         self.state.save(integration)
         return integration.uuid
 
+    # --- workflow templates ----------------------------------------------------------------
+
+    def add_workflow_template(
+        self, title: str, stages: Sequence[tuple[str, str] | Mapping[str, str]]
+    ) -> str:
+        """A template projects can be created from; stages are `(title, stage type)` pairs or
+        `{"title", "stageType", "uuid"?}` dicts. Raises ValueError for a workflow it cannot run."""
+        template = build_template(title, stages)
+        self.state.save(template)
+        return template.uuid
+
+    def workflow_templates(self) -> list[dict[str, Any]]:
+        with self.state.lock:
+            templates = [default_template(), *self.state.workflow_templates.values()]
+            return [{"uuid": t.uuid, "title": t.title, "stages": t.stages} for t in templates]
+
     # --- inspection ------------------------------------------------------------------------
 
     def describe(self) -> dict[str, Any]:
@@ -91,6 +109,7 @@ class EmulatorCore:
                 "projects": len(self.state.projects),
                 "ontologies": len(self.state.ontologies),
                 "labelRows": len(self.state.label_rows),
+                "workflowTasks": len(self.state.tasks),
                 "integrations": [
                     {"uuid": i.uuid, "title": i.title, "provider": i.provider}
                     for i in self.state.integrations.values()

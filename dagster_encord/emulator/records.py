@@ -148,6 +148,10 @@ class Project:
     created_at: str
     last_edited_at: str
     workflow_type: str = "manual"
+    # A workflow project's stages, copied from its template: [{"uuid", "title", "stageType"}].
+    # Empty for a manual-QA project.
+    stages: list[dict[str, str]] = field(default_factory=list)
+    workflow_template: str | None = None
 
 
 @dataclass
@@ -160,6 +164,45 @@ class LabelRow:
     last_edited_at: str
     label_status: str = "LABEL_IN_PROGRESS"
     labels: dict[str, Any] = field(default_factory=dict)  # the saved to_encord_dict() pieces
+
+
+@dataclass
+class WorkflowTemplate:
+    uuid: str
+    title: str
+    stages: list[dict[str, str]]  # [{"uuid", "title", "stageType"}] in workflow order
+    created_at: str
+
+
+@dataclass
+class Task:
+    """A data unit's place in a workflow project: one task per (project, data unit)."""
+
+    uuid: str
+    project_hash: str
+    data_hash: str
+    stage_uuid: str
+    status: str  # NEW | ASSIGNED | RELEASED | REOPENED | ... (the stage's task status names)
+    created_at: str
+    updated_at: str
+    assignee: str | None = None
+    # Label reviews opened when the task entered a Review stage: {"reviewUuid", "status",
+    # "labelType", "labelId"}.
+    reviews: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class TaskEvent:
+    """One task action, as `analytics/task-actions` reports it."""
+
+    uuid: str
+    project_hash: str
+    timestamp: str
+    action_type: str  # assign | submit | approve | reject | release | move | skip
+    stage_uuid: str  # the stage the task was in when the action happened
+    task_uuid: str
+    data_hash: str
+    actor_email: str
 
 
 @dataclass

@@ -8,6 +8,9 @@ Unauthenticated (the emulator binds to 127.0.0.1 only). JSON in, JSON out:
   POST   /__emulator/keys/generate              {"user"?} -> {"privateKey"} (registered)
   POST   /__emulator/tokens                     {"token"?, "user"?} -> {"token"}
   POST   /__emulator/integrations               {"title", "provider"?} -> {"uuid"}
+  GET    /__emulator/workflow-templates         every workflow template (the built-in one first)
+  POST   /__emulator/workflow-templates         {"title", "stages": [{"title", "stageType",
+                                                 "uuid"?}]} -> {"uuid"}
   GET    /__emulator/folders                    every folder with its item count
   GET    /__emulator/folders/{uuid}/items       every item of a folder (uuid, name, url, metadata)
   GET    /__emulator/faults                     the active faults; DELETE clears them
@@ -164,6 +167,12 @@ def routes(core: EmulatorCore) -> list[Route]:
             "POST",
             "/integrations",
             lambda b, _: {"uuid": core.add_integration(b["title"], b.get("provider", "s3"))},
+        ),
+        ("GET", "/workflow-templates", lambda _, __: core.workflow_templates()),
+        (
+            "POST",
+            "/workflow-templates",
+            lambda b, _: {"uuid": core.add_workflow_template(b["title"], b["stages"])},
         ),
         ("GET", "/folders", folders),
         ("GET", "/folders/{uuid}/items", folder_items),

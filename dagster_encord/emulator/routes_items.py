@@ -11,7 +11,7 @@ from dagster_encord.emulator.context import Ctx
 from dagster_encord.emulator.groups import child_items
 from dagster_encord.emulator.manifest import check_metadata_size
 from dagster_encord.emulator.metadata import check_item_metadata
-from dagster_encord.emulator.records import Item, now_iso
+from dagster_encord.emulator.records import DataRow, Item, now_iso
 from dagster_encord.emulator.routes_storage import (
     bulk_patches,
     folder_or_403,
@@ -114,6 +114,47 @@ def get_child_items(ctx: Ctx) -> dict[str, Any]:
         return {"results": [item_json(child, sign) for child in child_items(ctx.state, item)]}
 
 
+def item_summary(ctx: Ctx) -> dict[str, Any]:
+    """Where an item is used: the groups that hold it as a frame and the datasets it backs."""
+    state = ctx.state
+    with state.lock:
+        folder = folder_or_403(ctx, ctx.path_params["folder_uuid"])
+        item = item_or_403(ctx, ctx.path_params["item_uuid"])
+        if item.parent != folder.uuid:
+            raise ApiError(400, f"item {item.uuid} is not in folder {folder.uuid}")
+        groups = [g for g in state.items.values() if item.uuid in g.child_uuids]
+        rows: dict[str, list[DataRow]] = {}
+        for row in state.data_rows.values():
+            if row.item_uuid == item.uuid:
+                rows.setdefault(row.dataset_hash, []).append(row)
+        datasets = [(state.datasets[h], r) for h, r in rows.items() if h in state.datasets]
+        return {
+            "frameInGroups": len(groups),
+            "accessibleGroupItems": [
+                {
+                    "uuid": g.uuid,
+                    "name": g.name,
+                    "parentUuid": g.parent,
+                    "parentName": state.folders[g.parent].name if g.parent in state.folders else "",
+                    "itemType": g.item_type,
+                }
+                for g in groups
+            ],
+            "usedInDatasets": len(datasets),
+            "accessibleDatasets": [
+                {
+                    "datasetHash": d.uuid,
+                    "backingFolderUuid": d.backing_folder_uuid,
+                    "title": d.title,
+                    "dataHashes": [r.data_hash for r in d_rows],
+                    "dataUnitsCreatedAt": min(r.created_at for r in d_rows),
+                }
+                for d, d_rows in datasets
+            ],
+            "groupLayout": None,
+        }
+
+
 def _apply_item_patch(ctx: Ctx, item: Item, body: Any, where: str) -> None:
     patch = patch_name_and_description(item, body, where, ITEM_PATCH_FIELDS)
     if "clientMetadata" in patch:
@@ -193,6 +234,7 @@ ROUTES = [
         "/v2/public/storage/folders/{folder_uuid}/items/{item_uuid}/child-items",
         get_child_items,
     ),
+    ("GET", "/v2/public/storage/folders/{folder_uuid}/items/{item_uuid}/summary", item_summary),
     ("POST", "/v2/public/storage/folders/{folder_uuid}/items/delete", delete_items),
     ("POST", "/v2/public/storage/folders/{folder_uuid}/items/move", move_items),
     ("PATCH", "/v2/public/storage/folders/{folder_uuid}/items/{item_uuid}", update_item),

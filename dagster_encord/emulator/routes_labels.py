@@ -19,8 +19,24 @@ from dagster_encord.emulator.legacy import (
     payload_of,
     project_or_403,
 )
-from dagster_encord.emulator.records import DataRow, Item, LabelRow, Project, new_uuid, now_iso
+from dagster_encord.emulator.records import (
+    DataRow,
+    Item,
+    LabelRow,
+    Project,
+    Task,
+    new_uuid,
+    now_iso,
+)
 from dagster_encord.emulator.wire import DATA_TYPES, ApiError, legacy_time
+from dagster_encord.emulator.workflow import (
+    enter_stage,
+    event,
+    graph_node,
+    legacy_task_status,
+    main_label_rows,
+    task_of,
+)
 
 BUNDLE_LIMIT = 1000
 LABEL_DATA_TYPES = {
@@ -92,6 +108,14 @@ def _row_metadata(
     return body
 
 
+def _add_task(project: Project, body: dict[str, Any], task: Task, with_node: bool) -> None:
+    """A workflow project's row carries its task: stage (graph node), status and assignee."""
+    body["workflow_graph_node"] = graph_node(project, task) if with_node else None
+    body["annotation_task_status"] = legacy_task_status(project, task)
+    body["task_uuid"] = task.uuid
+    body["assigned_user_email"] = task.assignee
+
+
 def list_label_rows(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]]:
     payload = payload_of(values)
     edited_before = parse_time(payload.get("edited_before"))
@@ -100,6 +124,10 @@ def list_label_rows(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]]:
     data_hashes = set(payload.get("data_hashes") or [])
     label_hashes = set(payload.get("label_hashes") or [])
     title_like = like(payload["data_title_like"]) if payload.get("data_title_like") else None
+    node_eq = payload.get("workflow_graph_node_title_eq")
+    node_like = payload.get("workflow_graph_node_title_like")
+    node_like_match = like(node_like) if node_like else None
+    with_node = payload.get("include_workflow_graph_node", True) is not False
     branch = payload.get("branch_name") or "main"
     include_uninitialised = payload.get("include_uninitialised_labels", True)
     with ctx.state.lock:
@@ -114,6 +142,10 @@ def list_label_rows(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]]:
                 body = _row_metadata(
                     ctx, row, label, branch, bool(payload.get("include_client_metadata"))
                 )
+                task = task_of(ctx.state, project, data_hash)
+                if task is not None:
+                    _add_task(project, body, task, with_node)
+                node_title = (graph_node(project, task) or {}).get("title")
                 edited = parse_time(label.last_edited_at if label else row.last_edited_at)
                 assert edited is not None
                 if (
@@ -128,6 +160,8 @@ def list_label_rows(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]]:
                         and body["data_title"] != payload["data_title_eq"]
                     )
                     or (title_like is not None and not title_like(body["data_title"]))
+                    or (node_eq is not None and node_title != node_eq)
+                    or (node_like_match is not None and not node_like_match(node_title or ""))
                 ):
                     continue
                 result.append(body)
@@ -298,9 +332,44 @@ def save_label_rows(ctx: Ctx, values: dict[str, Any]) -> bool:
     return True
 
 
+def move_label_tasks(ctx: Ctx, values: dict[str, Any]) -> bool:
+    """`label_row.workflow_complete()` / `workflow_reopen()`: the row's task goes to the first
+    Complete stage, or back to the first stage."""
+    action = payload_of(values).get("action")
+    if action not in ("complete", "reopen"):
+        raise ApiError(400, f"workflow action {action!r} must be 'complete' or 'reopen'")
+    with ctx.state.lock:
+        project = project_or_403(ctx)
+        if not project.stages:
+            raise ApiError(
+                400, f"project {project.uuid} is not a workflow project", "WRONG_PROJECT_TYPE_ERROR"
+            )
+        stage = (
+            next(s for s in project.stages if s["stageType"] == "DONE")
+            if action == "complete"
+            else project.stages[0]
+        )
+        tasks = []
+        for label_hash in _uids(values):
+            label = ctx.state.label_rows.get(label_hash)
+            task = task_of(ctx.state, project, label.data_hash) if label else None
+            if label is None or label.project_hash != project.uuid or task is None:
+                raise ApiError(404, f"label row {label_hash} not found in project {project.uuid}")
+            tasks.append(task)
+        labels = main_label_rows(ctx.state, project)
+        events = []
+        for task in tasks:
+            events.append(event(project, task, "move", ctx.user))
+            enter_stage(task, stage, "NEW" if action == "complete" else "REOPENED", labels)
+        ctx.state.save_many(tasks)
+        ctx.state.save_many(events)
+    return True
+
+
 HANDLERS: dict[tuple[str, str, str], LegacyHandler] = {
     ("resource", "labelrowmetadata", "GET"): list_label_rows,
     ("resource", "labelrow", "PUT"): create_label_rows,
     ("resource", "labelrow", "GET"): get_label_rows,
     ("resource", "labelrow", "POST"): save_label_rows,
+    ("resource", "labelworkflowgraphnode", "POST"): move_label_tasks,
 }

@@ -18,6 +18,12 @@ from dagster_encord.emulator.manifest import check_metadata_size
 from dagster_encord.emulator.metadata import check_item_metadata
 from dagster_encord.emulator.records import DataRow, Ontology, Project, new_uuid, now_iso
 from dagster_encord.emulator.wire import ApiError, data_row_json, dataset_type, found_or_403
+from dagster_encord.emulator.workflow import (
+    drop_data_tasks,
+    on_rows_linked,
+    sync_project_tasks,
+    template_or_403,
+)
 
 # --- datasets ------------------------------------------------------------------------------
 
@@ -103,6 +109,7 @@ def link_items(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]]:
         ctx.state.save_many(new_rows)
         ctx.state.save_many(items)
         ctx.state.save(dataset)
+        on_rows_linked(ctx.state, dataset.uuid, [r.data_hash for r in new_rows])
         return [data_row_json(ctx.state, r) for r in new_rows]
 
 
@@ -150,6 +157,34 @@ def save_data_row(ctx: Ctx, values: dict[str, Any]) -> dict[str, Any]:
         return {"data_row": data_row_json(ctx.state, row, True), "updated_fields": list(payload)}
 
 
+def delete_data(ctx: Ctx, values: dict[str, Any]) -> bool:
+    """`dataset.delete_data(hashes)`: the rows go, with their label rows and workflow tasks."""
+    uid = values.get("uid") or []
+    hashes = [uid] if isinstance(uid, str) else [str(h) for h in uid]
+    with ctx.state.lock:
+        dataset = dataset_or_403(ctx)
+        in_dataset = set(dataset.data_hashes)
+        for data_hash in hashes:
+            if data_hash not in in_dataset:
+                raise ApiError(404, f"data unit {data_hash} not found in dataset {dataset.uuid}")
+        gone = set(hashes)
+        items = []
+        for data_hash in gone:
+            item = ctx.state.items.get(ctx.state.data_rows[data_hash].item_uuid)
+            if item is not None:
+                item.backed_data_units = max(0, item.backed_data_units - 1)
+                items.append(item)
+        dataset.data_hashes = [h for h in dataset.data_hashes if h not in gone]
+        dataset.last_edited_at = now_iso()
+        labels = [r.label_hash for r in ctx.state.label_rows.values() if r.data_hash in gone]
+        ctx.state.drop("label_row", labels)
+        drop_data_tasks(ctx.state, gone)
+        ctx.state.drop("data_row", gone)
+        ctx.state.save_many(items)
+        ctx.state.save(dataset)
+    return True
+
+
 # --- projects ------------------------------------------------------------------------------
 
 
@@ -163,6 +198,8 @@ def create_project(ctx: Ctx, values: dict[str, Any]) -> str:
     with ctx.state.lock:
         for dataset_hash in dataset_hashes:
             found_or_403(ctx.state.datasets, dataset_hash, "dataset")
+        template_uuid = payload.get("workflow_template_id")
+        template = template_or_403(ctx.state, str(template_uuid)) if template_uuid else None
         ontology_hash = payload.get("ontology_hash")
         if ontology_hash:
             found_or_403(ctx.state.ontologies, ontology_hash, "ontology")
@@ -181,8 +218,11 @@ def create_project(ctx: Ctx, values: dict[str, Any]) -> str:
             stamp,
             stamp,
             str(payload.get("workflow_type") or "manual"),
+            stages=[dict(stage) for stage in template.stages] if template else [],
+            workflow_template=template.uuid if template else None,
         )
         ctx.state.save(project)
+        sync_project_tasks(ctx.state, project)
         return project.uuid
 
 
@@ -196,6 +236,7 @@ def add_project_datasets(ctx: Ctx, values: dict[str, Any]) -> bool:
                 project.dataset_hashes.append(dataset_hash)
         project.last_edited_at = now_iso()
         ctx.state.save(project)
+        sync_project_tasks(ctx.state, project)
     return True
 
 
@@ -207,6 +248,7 @@ def remove_project_datasets(ctx: Ctx, values: dict[str, Any]) -> bool:
         project.dataset_hashes = [h for h in project.dataset_hashes if h not in hashes]
         project.last_edited_at = now_iso()
         ctx.state.save(project)
+        sync_project_tasks(ctx.state, project)
     return True
 
 
@@ -216,6 +258,7 @@ HANDLERS: dict[tuple[str, str, str], LegacyHandler] = {
     ("resource", "datasetlinkitems", "POST"): link_items,
     ("resource", "datarow", "GET"): get_data_row,
     ("resource", "datarow", "POST"): save_data_row,
+    ("resource", "video", "DELETE"): delete_data,
     ("user", "project", "POST"): create_project,
     ("resource", "projectdataset", "POST"): add_project_datasets,
     ("resource", "projectdataset", "DELETE"): remove_project_datasets,

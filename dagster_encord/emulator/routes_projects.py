@@ -50,9 +50,9 @@ def list_datasets(ctx: Ctx) -> dict[str, Any]:
 
 def project_json(ctx: Ctx, project: Project) -> dict[str, Any]:
     ontology = ctx.state.ontologies.get(project.ontology_hash)
-    return {
+    body = {
         "projectHash": project.uuid,
-        "projectType": "manual_qa",
+        "projectType": "workflow" if project.stages else "manual_qa",
         "status": "inProgress",
         "title": project.title,
         "description": project.description,
@@ -63,6 +63,9 @@ def project_json(ctx: Ctx, project: Project) -> dict[str, Any]:
         "editorOntology": ontology.editor if ontology else {},
         "userRole": 0,
     }
+    if project.stages:
+        body["workflow"] = {"stages": [dict(stage) for stage in project.stages]}
+    return body
 
 
 def project_or_403(ctx: Ctx, project_hash: str) -> Project:

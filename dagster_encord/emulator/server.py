@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -20,10 +21,14 @@ from dagster_encord.emulator.app import build_app
 from dagster_encord.emulator.core import DEFAULT_USER, CoreSettings, EmulatorCore
 from dagster_encord.emulator.faults import HttpFault, Latency
 from dagster_encord.emulator.records import Folder, Item
+from dagster_encord.emulator.workflow import DEFAULT_WORKFLOW_TEMPLATE_UUID
 
 
 class EncordEmulator:
     """An Encord API server the real `encord` SDK talks to via `domain=emulator.domain`."""
+
+    # the built-in workflow template: Annotate 1 -> Review 1 -> Complete
+    DEFAULT_WORKFLOW_TEMPLATE_UUID = DEFAULT_WORKFLOW_TEMPLATE_UUID
 
     def __init__(
         self,
@@ -132,6 +137,22 @@ class EncordEmulator:
 
     def add_integration(self, title: str, provider: str = "s3") -> str:
         return self.core.add_integration(title, provider)
+
+    # --- workflow templates ----------------------------------------------------------------
+
+    def add_workflow_template(
+        self, title: str, stages: Sequence[tuple[str, str] | Mapping[str, str]]
+    ) -> str:
+        """Register a workflow template; returns the uuid to pass as `workflow_template_hash`.
+
+        `stages` in order, as `(title, stage type)` pairs (types ANNOTATION, REVIEW, DONE) or
+        `{"title", "stageType", "uuid"?}` dicts; the first is an ANNOTATION stage and one is DONE.
+        The built-in template is `DEFAULT_WORKFLOW_TEMPLATE_UUID` (Annotate 1, Review 1, Complete).
+        """
+        return self.core.add_workflow_template(title, stages)
+
+    def workflow_templates(self) -> list[dict[str, Any]]:
+        return self.core.workflow_templates()
 
     # --- inspection ------------------------------------------------------------------------
 

@@ -25,7 +25,10 @@ from dagster_encord.emulator.records import (
     OrgDoc,
     Project,
     SyncJob,
+    Task,
+    TaskEvent,
     UploadJob,
+    WorkflowTemplate,
 )
 from dagster_encord.emulator.store import SqliteStore
 
@@ -44,6 +47,9 @@ KINDS: dict[str, tuple[type, str]] = {
     "ontology": (Ontology, "uuid"),
     "project": (Project, "uuid"),
     "label_row": (LabelRow, "label_hash"),
+    "workflow_template": (WorkflowTemplate, "uuid"),
+    "task": (Task, "uuid"),
+    "task_event": (TaskEvent, "uuid"),
     "org": (OrgDoc, "key"),
     "user_key": (OrgDoc, "key"),
 }
@@ -66,6 +72,8 @@ class EmulatorState:
     folder_version: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     # sorted listings keyed by (folder, filters, folder_version): paging 100k items stays cheap
     listing_cache: dict[tuple[Any, ...], list[str]] = field(default_factory=dict)
+    # project uuid -> data hash -> task uuid: the workflow routes look tasks up by data unit
+    project_tasks: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
 
     @classmethod
     def open(cls, path: str | Path | None) -> EmulatorState:
@@ -124,6 +132,18 @@ class EmulatorState:
         return self.tables["label_row"]
 
     @property
+    def workflow_templates(self) -> dict[str, WorkflowTemplate]:
+        return self.tables["workflow_template"]
+
+    @property
+    def tasks(self) -> dict[str, Task]:
+        return self.tables["task"]
+
+    @property
+    def task_events(self) -> dict[str, TaskEvent]:
+        return self.tables["task_event"]
+
+    @property
     def user_keys(self) -> dict[str, OrgDoc]:
         return self.tables["user_key"]
 
@@ -159,6 +179,8 @@ class EmulatorState:
                 record = table.pop(key, None)
                 if isinstance(record, Item):
                     self._unindex_item(record)
+                elif isinstance(record, Task):
+                    self.project_tasks[record.project_hash].pop(record.data_hash, None)
             if self.store is not None:
                 self.store.delete_many(kind, keys)
 
@@ -170,6 +192,7 @@ class EmulatorState:
             self.url_index.clear()
             self.folder_version.clear()
             self.listing_cache.clear()
+            self.project_tasks.clear()
             if self.store is not None:
                 self.store.clear()
 
@@ -189,6 +212,8 @@ class EmulatorState:
             self.folder_items[record.parent][key] = None
             self.url_index[(record.parent, record.dedupe_key)].append(key)
             self.folder_version[record.parent] += 1
+        elif isinstance(record, Task):
+            self.project_tasks[record.project_hash][record.data_hash] = key
         table[key] = record
         return key
 

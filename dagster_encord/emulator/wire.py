@@ -58,14 +58,15 @@ class ApiError(Exception):
         429: "RATE_LIMIT_ERROR",
     }
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, legacy_code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self._legacy_code = legacy_code  # a code the status alone does not name
 
     @property
     def legacy_code(self) -> str:
-        return self.LEGACY_CODES.get(self.status, "UNKNOWN_ERROR")
+        return self._legacy_code or self.LEGACY_CODES.get(self.status, "UNKNOWN_ERROR")
 
 
 _Record = TypeVar("_Record")
