@@ -95,8 +95,9 @@ def partition_requests(
 
 
 def folder_link(domain: str, folder_uuid: str) -> str:
-    """A link to the folder: the Encord web app for Encord's API hosts, else the API resource."""
+    """A link a person can open: the Encord web app's folder page on Encord's API hosts, else
+    the emulator's read-only view of the folder (an API URL would answer 401 in a browser)."""
     host = urlparse(domain).hostname or ""
     if host.startswith("api.") and host.endswith("encord.com"):
         return f"https://app.{host[len('api.') :]}/index/folders/{folder_uuid}"
-    return f"{domain.rstrip('/')}/v2/public/storage/folders/{folder_uuid}"
+    return f"{domain.rstrip('/')}/view/folders/{folder_uuid}"

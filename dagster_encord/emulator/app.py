@@ -30,6 +30,7 @@ from dagster_encord.emulator import (
     routes_projects,
     routes_storage,
     routes_workflow,
+    view,
 )
 from dagster_encord.emulator.auth import AuthFailure
 from dagster_encord.emulator.context import Ctx
@@ -216,5 +217,6 @@ def build_app(core: EmulatorCore) -> Starlette:
     routes.append(Route("/public", legacy_endpoint(core, "resource"), methods=["POST"]))
     routes.append(Route("/public/user", legacy_endpoint(core, "user"), methods=["POST"]))
     routes.extend(routes_control.routes(core))
+    routes.extend(view.routes(core))
     routes.append(Route("/{path:path}", unrouted_endpoint(core), methods=list(ALL_METHODS)))
     return Starlette(routes=routes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.request
+
 import dagster as dg
 
 from dagster_encord.ledger import ChunkState, FileState, Ledger
@@ -77,7 +79,10 @@ def test_folder_and_integration_by_title(harness: Harness) -> None:
     ]
     registered = next(m for m in materializations if m.asset_key.path[-1] == "registered_files")
     assert registered.metadata["registered"].value == 1
-    assert harness.folder_uuid in str(registered.metadata["folder"].value)
+    link = str(registered.metadata["folder"].value)
+    assert link == f"{harness.emulator.domain}/view/folders/{harness.folder_uuid}"
+    with urllib.request.urlopen(link, timeout=30) as page:  # a person can open it
+        assert page.status == 200 and "a/one.png" in page.read().decode()
     assert isinstance(registered.metadata["seconds"].value, float)
 
 
