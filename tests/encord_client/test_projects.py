@@ -7,13 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 from encord import EncordUserClient
-from encord.orm.dataset import StorageLocation
 
 from dagster_encord.emulator import DEFAULT_WORKFLOW_TEMPLATE_UUID, EncordEmulator
 from dagster_encord.encord_client.client import EncordClient, RequestSettings
 from dagster_encord.encord_client.projects import DatasetRef, StageRef
 from dagster_encord.errors import EncordError, EncordNotFoundError
-from tests.emulator.test_storage import register_images
+from tests.annotation.helpers import dataset_with_images
 
 CAR = {
     "id": "1",
@@ -40,18 +39,6 @@ def client(encord_emulator: EncordEmulator, encord_ssh_key: str) -> EncordClient
         domain=encord_emulator.domain,
         settings=RequestSettings(max_retries=0, backoff_factor=0.01),
     )
-
-
-def dataset_with_images(
-    user: EncordUserClient, integration: str, title: str, count: int
-) -> tuple[str, list[str]]:
-    folder = user.create_storage_folder(f"folder-{title}")
-    result = register_images(user, folder, integration, count, prefix=title)
-    created = user.create_dataset(title, StorageLocation.AWS, create_backing_folder=False)
-    rows = user.get_dataset(created.dataset_hash).link_items(
-        [item.item_uuid for item in result.items_with_names]
-    )
-    return created.dataset_hash, sorted(row.uid for row in rows)
 
 
 def test_ontology_create_find_save_and_unknown_hash(client: EncordClient) -> None:
