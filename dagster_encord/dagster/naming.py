@@ -96,7 +96,16 @@ def partition_requests(
 
 def folder_link(domain: str, folder_uuid: str) -> str:
     """A link to the folder: the Encord web app for Encord's API hosts, else the API resource."""
+    return _link(domain, f"index/folders/{folder_uuid}", f"storage/folders/{folder_uuid}")
+
+
+def project_link(domain: str, project_hash: str) -> str:
+    """A link to the project, as `folder_link` does for folders."""
+    return _link(domain, f"projects/view/{project_hash}/summary", f"projects/{project_hash}")
+
+
+def _link(domain: str, app_path: str, api_path: str) -> str:
     host = urlparse(domain).hostname or ""
     if host.startswith("api.") and host.endswith("encord.com"):
-        return f"https://app.{host[len('api.') :]}/index/folders/{folder_uuid}"
-    return f"{domain.rstrip('/')}/v2/public/storage/folders/{folder_uuid}"
+        return f"https://app.{host[len('api.') :]}/{app_path}"
+    return f"{domain.rstrip('/')}/v2/public/{api_path}"
