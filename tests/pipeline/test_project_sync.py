@@ -4,10 +4,12 @@ the SDK (the datasets section is another asset), then the project synced by `run
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pytest
 import yaml
 from encord import EncordUserClient
 from encord.orm.dataset import StorageLocation
@@ -26,6 +28,12 @@ objects:
 classifications:
   - {name: weather, options: [sunny, rain]}
 """
+
+
+@pytest.fixture(autouse=True)
+def every_call_routed(harness: Harness) -> Iterator[None]:
+    yield
+    assert [k for k in harness.emulator.counters() if k.startswith("unrouted")] == []
 
 
 def user_client(harness: Harness) -> EncordUserClient:
