@@ -1,9 +1,10 @@
 """One pipeline's configuration: the model that Python, the YAML component and the CLI all read.
 
-No Dagster here. Sections: `encord`, `ledger`, `source`, `registration`, `metadata`, `sensors`.
+No Dagster here. Sections: `encord`, `ledger`, `source`, `registration`, `metadata`, `project`,
+`sensors`.
 Secrets arrive only as environment variable names (`*_env`); a literal key, token, password or
 SAS is refused with a message that says so and never repeats the secret. Relative file paths
-(`metadata.schema`) resolve against the YAML file's folder (`resolve_paths`).
+(`metadata.schema`, `project.ontology`) resolve against the YAML file's folder (`resolve_paths`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from dagster_encord.credentials import (
     secret_option_problem,
     secret_url_problem,
 )
-from dagster_encord.encord_client.client import DEFAULT_DOMAIN
+from dagster_encord.encord_client.client import DEFAULT_DOMAIN, is_uuid
 from dagster_encord.errors import ConfigError, DagsterEncordError
 from dagster_encord.planner.config import PlannerConfig
 
@@ -283,6 +284,70 @@ class MetadataSection(Section):
     )
 
 
+class ProjectSection(Section):
+    """The Encord project the files are labelled in: its ontology, workflow and datasets."""
+
+    title: str = Field(
+        description="Project title: created if missing, else reused (the exact title; two "
+        "projects with it is an error)."
+    )
+    ontology: str = Field(
+        description="An ontology structure file (YAML or JSON, relative to this file), created "
+        "or updated additively; or the hash of an existing ontology."
+    )
+    workflow_template: str | None = Field(
+        default=None,
+        description="Workflow template uuid: the project is created as a workflow project from "
+        "it. Omit for a manual QA project.",
+    )
+    datasets: list[str] = Field(
+        default_factory=list,
+        description="Datasets attached to the project, by exact title or hash. Others attached "
+        "(in the Encord app) are reported, and detached only with detach_unlisted.",
+    )
+    detach_unlisted: bool = Field(
+        default=False,
+        description="Detach attached datasets that are not listed (their label rows leave the "
+        "project with them).",
+    )
+    allow_removals: bool = Field(
+        default=False,
+        description="Remove ontology features the file no longer lists (labels may use them); "
+        "without it they are kept and reported.",
+    )
+
+    @field_validator("title", "ontology")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("expected a non-empty string")
+        return value
+
+    @field_validator("workflow_template")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if value is not None and not is_uuid(value):
+            raise ValueError(
+                f"expected a workflow template uuid (Encord: Workflows > Templates), got {value!r}"
+            )
+        return value
+
+    @field_validator("datasets")
+    @classmethod
+    def _datasets(cls, value: list[str]) -> list[str]:
+        if any(not name.strip() for name in value):
+            raise ValueError("expected dataset titles or hashes, got an empty one")
+        repeated = sorted({name for name in value if value.count(name) > 1})
+        if repeated:
+            raise ValueError(f"each dataset once, got {', '.join(map(repr, repeated))} twice")
+        return value
+
+    @property
+    def ontology_file(self) -> str | None:
+        """The ontology file's path, or None when `ontology` is an ontology hash."""
+        return None if is_uuid(self.ontology) else self.ontology
+
+
 class SensorsSection(Section):
     """The pipeline's sensors (new objects, job status, retries)."""
 
@@ -317,6 +382,10 @@ class PipelineConfig(Section):
     metadata: MetadataSection | None = Field(
         default=None, description="Custom metadata; omit for none."
     )
+    project: ProjectSection | None = Field(
+        default=None,
+        description="The Encord project (ontology, workflow, datasets); omit for none.",
+    )
     sensors: SensorsSection = Field(
         default_factory=SensorsSection, description="Sensor intervals and default status."
     )
@@ -330,22 +399,32 @@ class PipelineConfig(Section):
 
     def resolve_paths(self, base_dir: Path) -> PipelineConfig:
         """A copy whose relative file paths are taken relative to `base_dir`."""
-        if self.metadata is None or self.metadata.schema_file is None:
-            return self
-        path = Path(self.metadata.schema_file).expanduser()
-        if not path.is_absolute():
-            path = (base_dir / path).resolve()
-        metadata = self.metadata.model_copy(update={"schema_file": str(path)})
-        return self.model_copy(update={"metadata": metadata})
+        update: dict[str, Any] = {}
+        if self.metadata is not None and self.metadata.schema_file is not None:
+            schema_file = _resolve(self.metadata.schema_file, base_dir)
+            update["metadata"] = self.metadata.model_copy(update={"schema_file": schema_file})
+        if self.project is not None and self.project.ontology_file is not None:
+            ontology = _resolve(self.project.ontology_file, base_dir)
+            update["project"] = self.project.model_copy(update={"ontology": ontology})
+        return self.model_copy(update=update) if update else self
 
     def check_files(self, origin: str) -> None:
         """ConfigError when a referenced file is missing (call after `resolve_paths`)."""
-        schema_file = self.metadata.schema_file if self.metadata is not None else None
-        if schema_file is not None and not Path(schema_file).is_file():
-            raise ConfigError(
-                f"{origin}: metadata.schema: file {schema_file} does not exist; "
-                "give a path relative to the YAML file or an absolute one"
-            )
+        files = {
+            "metadata.schema": self.metadata.schema_file if self.metadata is not None else None,
+            "project.ontology": self.project.ontology_file if self.project is not None else None,
+        }
+        for field_name, path in files.items():
+            if path is not None and not Path(path).is_file():
+                raise ConfigError(
+                    f"{origin}: {field_name}: file {path} does not exist; "
+                    "give a path relative to the YAML file or an absolute one"
+                )
+
+
+def _resolve(path_text: str, base_dir: Path) -> str:
+    path = Path(path_text).expanduser()
+    return str(path if path.is_absolute() else (base_dir / path).resolve())
 
 
 def _as_value_error(function: Callable[[Any], _T], value: Any) -> _T:

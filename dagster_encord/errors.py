@@ -106,6 +106,17 @@ class EncordRateLimitedError(EncordError):
         self.retry_after = retry_after
 
 
+# --- annotation (ontology, project) ----------------------------------------------------------
+
+
+class OntologyError(DagsterEncordError):
+    """An ontology file is invalid, or a change to the live ontology is refused."""
+
+
+class ProjectError(DagsterEncordError):
+    """An Encord project cannot be found, created or brought in line with the configuration."""
+
+
 # --- emulator --------------------------------------------------------------------------------
 
 

@@ -3,8 +3,9 @@
 Assets (group = the pipeline name, keys prefixed with it): `bucket_listing` (unpartitioned: full
 listing, diff, plan, partitions added in batches) and, partitioned by chunk, `manifest_chunks`,
 `upload_jobs` (in a pool per folder) and `registered_files`; with a metadata schema, also
-`metadata_schema` and `metadata_upserts`. The configuration model (`dagster_encord.config`) is
-the only input besides what only Python can give (a hand-built metadata provider, an executor).
+`metadata_schema` and `metadata_upserts`; with a `project:` section, `encord_project`. The
+configuration model (`dagster_encord.config`) is the only input besides what only Python can
+give (a hand-built metadata provider, an executor).
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ def build_encord_ingestion(
     extras = list(extra_definitions)
     if settings.metadata_schema is not None:
         extras.append(_metadata_definitions(names, settings, assets.registered_files.key))
+    if config.project is not None:
+        extras.append(_project_definitions(names, config, [own, *extras]))
     return dg.Definitions.merge(own, *extras)
 
 
@@ -102,6 +105,21 @@ def _sensor_options(config: PipelineConfig, clock: Callable[[], datetime] | None
         stale_run_seconds=sensors.stale_run_seconds,
         clock=clock,
     )
+
+
+def _project_definitions(
+    names: PipelineNames, config: PipelineConfig, built: Sequence[dg.Definitions]
+) -> dg.Definitions:
+    from dagster_encord.dagster.project_assets import build_project_definitions
+
+    assert config.project is not None
+    # The project follows the registered files and, when the pipeline has them, its datasets
+    # (`encord_datasets`), so one run materializes the datasets first.
+    upstream = [names.key("registered_files")]
+    datasets = names.key("encord_datasets")
+    if datasets in dg.Definitions.merge(*built).resolve_all_asset_keys():
+        upstream.append(datasets)
+    return build_project_definitions(names, config.project, upstream)
 
 
 def _metadata_definitions(

@@ -96,8 +96,17 @@ def partition_requests(
 
 def folder_link(domain: str, folder_uuid: str) -> str:
     """A link a person can open: the Encord web app's folder page on Encord's API hosts, else
-    the emulator's read-only view of the folder (an API URL would answer 401 in a browser)."""
+    the emulator's read-only view (an API URL would answer 401 in a browser)."""
+    return _link(domain, f"index/folders/{folder_uuid}", f"folders/{folder_uuid}")
+
+
+def project_link(domain: str, project_hash: str) -> str:
+    """A link to the project, as `folder_link` does for folders."""
+    return _link(domain, f"projects/view/{project_hash}/summary", f"projects/{project_hash}")
+
+
+def _link(domain: str, app_path: str, view_path: str) -> str:
     host = urlparse(domain).hostname or ""
     if host.startswith("api.") and host.endswith("encord.com"):
-        return f"https://app.{host[len('api.') :]}/index/folders/{folder_uuid}"
-    return f"{domain.rstrip('/')}/view/folders/{folder_uuid}"
+        return f"https://app.{host[len('api.') :]}/{app_path}"
+    return f"{domain.rstrip('/')}/view/{view_path}"

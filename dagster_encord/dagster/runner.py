@@ -3,8 +3,8 @@
 Once (`run_pipeline(..., once=True)`): runs a previous driver left unfinished are marked failed;
 the full listing (`bucket_listing`); a run per open chunk (new, or left by a killed run); the
 job-status and retry sensors until nothing is pending; every later section that is configured
-(metadata now); then every check. Watching (`once=False`): the sensors tick at their interval,
-as the daemon would, until interrupted.
+(metadata, datasets, project); then every check. Watching (`once=False`): the sensors tick at
+their interval, as the daemon would, until interrupted.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dagster_encord.ledger import Ledger, LedgerCounts
 from dagster_encord.pipeline.settings import ledger_of
 
 # Later sections, in order: each is materialized when the pipeline has it.
-LATER_ASSETS = ("metadata_schema", "metadata_upserts")
+LATER_ASSETS = ("metadata_schema", "metadata_upserts", "encord_datasets", "encord_project")
 POLL_PAUSE_SECONDS = 0.5
 
 
@@ -73,7 +73,7 @@ def run_pipeline(
         _run_once(driver, ledger, summary, started + max_seconds, progress)
     else:
         _watch(driver, ledger, config, summary, progress)
-    summary.report.checks = driver.run_checks()
+    summary.report.checks.update(driver.run_checks())
     summary.counts = ledger.counts()
     summary.seconds = time.monotonic() - started
     return summary
@@ -121,6 +121,10 @@ def _later_sections(
     if not present:
         return
     result = driver.materialize(*present)
+    # Their checks run with them (e.g. units_have_label_rows); a failed one fails the run.
+    summary.report.checks.update(
+        {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    )
     if not result.success:
         summary.failed_steps.extend(present)
         return

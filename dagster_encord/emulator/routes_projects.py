@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dagster_encord.emulator.context import Ctx
+from dagster_encord.emulator.legacy import like
 from dagster_encord.emulator.records import Dataset, Folder, Ontology, Project, new_uuid, now_iso
 from dagster_encord.emulator.wire import OWNER, ApiError, found_or_403
 
@@ -77,9 +79,22 @@ def get_project(ctx: Ctx) -> dict[str, Any]:
         return project_json(ctx, project_or_403(ctx, ctx.path_params["project_hash"]))
 
 
+def _title_filter(ctx: Ctx) -> Callable[[str], bool]:
+    """The `titleEq` / `titleLike` (SQL LIKE) filters of the project and ontology listings."""
+    title_eq = ctx.query.get("titleEq")
+    title_like = like(ctx.query["titleLike"]) if ctx.query.get("titleLike") else None
+    return lambda title: (
+        (title_eq is None or title == title_eq) and (title_like is None or title_like(title))
+    )
+
+
 def list_projects(ctx: Ctx) -> dict[str, Any]:
+    matches = _title_filter(ctx)
     with ctx.state.lock:
-        projects = sorted(ctx.state.projects.values(), key=lambda p: p.created_at)
+        projects = sorted(
+            (p for p in ctx.state.projects.values() if matches(p.title)),
+            key=lambda p: p.created_at,
+        )
         return ctx.page(projects, lambda p: project_json(ctx, p))
 
 
@@ -157,8 +172,11 @@ def save_ontology(ctx: Ctx) -> dict[str, Any]:
 
 
 def list_ontologies(ctx: Ctx) -> dict[str, Any]:
+    matches = _title_filter(ctx)
     with ctx.state.lock:
-        return {"results": [ontology_json(o) for o in ctx.state.ontologies.values()]}
+        return {
+            "results": [ontology_json(o) for o in ctx.state.ontologies.values() if matches(o.title)]
+        }
 
 
 ROUTES = [

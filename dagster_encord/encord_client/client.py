@@ -21,6 +21,8 @@ from dagster_encord.encord_client.jobs import (
     classify_unit_error,
 )
 from dagster_encord.encord_client.metadata_schema import MetadataSchemaCalls
+from dagster_encord.encord_client.ontologies import OntologyCalls
+from dagster_encord.encord_client.projects import ProjectCalls
 from dagster_encord.encord_client.sdk_errors import translate_sdk_error
 from dagster_encord.encord_client.storage import StorageCalls
 from dagster_encord.errors import EncordAuthError, EncordError, EncordNotFoundError
@@ -69,19 +71,21 @@ def is_uuid(value: str) -> bool:
     return True
 
 
-class EncordClient(StorageCalls, MetadataSchemaCalls):
+class EncordClient(StorageCalls, MetadataSchemaCalls, OntologyCalls, ProjectCalls):
     """The Encord calls the package makes, against one domain with one set of credentials.
 
     Build it with `from_ssh_key` or `from_bearer_token`; the credential is handed to the SDK and not
     kept on this object. Storage-item calls (bulk reads and patches, group frames, folder listings)
     come from `StorageCalls` (storage.py), metadata-schema calls from `MetadataSchemaCalls`
-    (metadata_schema.py). The SDK client stays private: callers use these methods.
+    (metadata_schema.py), ontologies from `OntologyCalls` (ontologies.py), projects from
+    `ProjectCalls` (projects.py). The SDK client stays private: callers use these methods.
     """
 
     def __init__(self, user_client: EncordUserClient, domain: str) -> None:
         self._user_client = user_client
         self.domain = domain
         self._folders: dict[str, StorageFolder] = {}
+        self._sdk_projects: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"EncordClient(domain={self.domain!r})"

@@ -222,3 +222,26 @@ def test_label_rows_initialise_and_save_for_every_data_type(
     assert exported["g"]["data_type"] == "img_group" and len(exported["g"]["data_units"]) == 2
     assert exported["/a.mp3"]["data_type"] == "audio"
     assert exported["dcm"]["data_type"] == "dicom"
+
+
+def test_project_and_ontology_listings_filter_by_title(
+    encord_user_client: EncordUserClient,
+) -> None:
+    client = encord_user_client
+    shared = client.create_ontology("shared").ontology_hash
+    for title in ("cams", "cams-old", "roads"):
+        client.create_ontology(f"{title} ontology")
+        client.create_project(title, [], ontology_hash=shared)
+    assert [p.title for p in client.list_projects(title_eq="cams")] == ["cams"]
+    assert sorted(p.title for p in client.list_projects(title_like="cams%")) == [
+        "cams",
+        "cams-old",
+    ]
+    assert [p.title for p in client.list_projects(title_eq="nothing")] == []
+    assert [o["ontology"].title for o in client.get_ontologies(title_eq="roads ontology")] == [
+        "roads ontology"
+    ]
+    assert sorted(o["ontology"].title for o in client.get_ontologies(title_like="cams%")) == [
+        "cams ontology",
+        "cams-old ontology",
+    ]
