@@ -4,6 +4,7 @@ the SDK (the datasets section is another asset), then the project synced by `run
 from __future__ import annotations
 
 import os
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,10 @@ def test_project_created_with_both_datasets_tasks_in_the_first_stage_and_a_quiet
     assert metadata["tasks_complete"] == 0
     assert (metadata["label_rows"], metadata["label_rows_started"]) == (5, 0)
     assert metadata["ontology_features_added"] == 3
+    link = metadata["project"]
+    assert link == f"{harness.emulator.domain}/view/projects/{project.project_hash}"
+    with urllib.request.urlopen(link, timeout=30) as page:  # a person can open it
+        assert "<td>Annotate 1</td><td>5</td>" in page.read().decode()
 
     harness.emulator.reset_counters()
     again = run(harness, project=project_section(ontology))
