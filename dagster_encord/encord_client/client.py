@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dagster_encord.encord_client.datasets import DatasetCalls
 from dagster_encord.encord_client.jobs import (
     JobState,
     RegisteredItem,
@@ -26,6 +27,7 @@ from dagster_encord.encord_client.storage import StorageCalls
 from dagster_encord.errors import EncordAuthError, EncordError, EncordNotFoundError
 
 if TYPE_CHECKING:
+    from encord.dataset import Dataset
     from encord.storage import StorageFolder
     from encord.user_client import EncordUserClient
 
@@ -69,19 +71,21 @@ def is_uuid(value: str) -> bool:
     return True
 
 
-class EncordClient(StorageCalls, MetadataSchemaCalls):
+class EncordClient(StorageCalls, MetadataSchemaCalls, DatasetCalls):
     """The Encord calls the package makes, against one domain with one set of credentials.
 
     Build it with `from_ssh_key` or `from_bearer_token`; the credential is handed to the SDK and not
     kept on this object. Storage-item calls (bulk reads and patches, group frames, folder listings)
     come from `StorageCalls` (storage.py), metadata-schema calls from `MetadataSchemaCalls`
-    (metadata_schema.py). The SDK client stays private: callers use these methods.
+    (metadata_schema.py), dataset calls from `DatasetCalls` (datasets.py). The SDK client stays
+    private: callers use these methods.
     """
 
     def __init__(self, user_client: EncordUserClient, domain: str) -> None:
         self._user_client = user_client
         self.domain = domain
         self._folders: dict[str, StorageFolder] = {}
+        self._sdk_datasets: dict[str, Dataset] = {}
 
     def __repr__(self) -> str:
         return f"EncordClient(domain={self.domain!r})"
