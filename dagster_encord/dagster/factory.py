@@ -3,8 +3,9 @@
 Assets (group = the pipeline name, keys prefixed with it): `bucket_listing` (unpartitioned: full
 listing, diff, plan, partitions added in batches) and, partitioned by chunk, `manifest_chunks`,
 `upload_jobs` (in a pool per folder) and `registered_files`; with a metadata schema, also
-`metadata_schema` and `metadata_upserts`. The configuration model (`dagster_encord.config`) is
-the only input besides what only Python can give (a hand-built metadata provider, an executor).
+`metadata_schema` and `metadata_upserts`; with datasets, `encord_datasets`. The configuration
+model (`dagster_encord.config`) is the only input besides what only Python can give (a
+hand-built metadata provider, an executor).
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ def build_encord_ingestion(
     extras = list(extra_definitions)
     if settings.metadata_schema is not None:
         extras.append(_metadata_definitions(names, settings, assets.registered_files.key))
+    if config.datasets:
+        extras.append(_datasets_definitions(names, settings, assets.registered_files.key))
     return dg.Definitions.merge(own, *extras)
 
 
@@ -102,6 +105,17 @@ def _sensor_options(config: PipelineConfig, clock: Callable[[], datetime] | None
         stale_run_seconds=sensors.stale_run_seconds,
         clock=clock,
     )
+
+
+def _datasets_definitions(
+    names: PipelineNames, settings: IngestionSettings, registered: dg.AssetKey
+) -> dg.Definitions:
+    from dagster_encord.dagster.annotation_assets import build_datasets_asset
+
+    deps = [registered]
+    if settings.metadata_schema is not None:
+        deps.append(names.key("metadata_upserts"))  # link on the metadata Encord now holds
+    return dg.Definitions(assets=[build_datasets_asset(names, settings, deps)])
 
 
 def _metadata_definitions(

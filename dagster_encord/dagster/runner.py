@@ -3,8 +3,8 @@
 Once (`run_pipeline(..., once=True)`): runs a previous driver left unfinished are marked failed;
 the full listing (`bucket_listing`); a run per open chunk (new, or left by a killed run); the
 job-status and retry sensors until nothing is pending; every later section that is configured
-(metadata now); then every check. Watching (`once=False`): the sensors tick at their interval,
-as the daemon would, until interrupted.
+(metadata, then datasets); then every check. Watching (`once=False`): the sensors tick at their
+interval, as the daemon would, until interrupted.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dagster_encord.ledger import Ledger, LedgerCounts
 from dagster_encord.pipeline.settings import ledger_of
 
 # Later sections, in order: each is materialized when the pipeline has it.
-LATER_ASSETS = ("metadata_schema", "metadata_upserts")
+LATER_ASSETS = ("metadata_schema", "metadata_upserts", "encord_datasets")
 POLL_PAUSE_SECONDS = 0.5
 
 

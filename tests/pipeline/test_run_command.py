@@ -131,3 +131,16 @@ def test_status_reads_the_pipeline_file(harness: Harness, tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("pipeline cams (")
     assert "registered           1" in done.stdout
+
+
+def test_run_once_links_the_configured_datasets(harness: Harness, tmp_path: Path) -> None:
+    harness.put({f"d/{i}.png": png(2, 2, (i, 1, 1)) for i in range(2)})
+    pipeline_yaml = _write(harness, tmp_path, datasets=[{"title": "cams-all"}])
+    done = _run(pipeline_yaml, tmp_path / "home")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "materialized encord_datasets" in done.stderr
+    state = harness.emulator.core.state
+    (dataset,) = [d for d in state.datasets.values() if d.title == "cams-all"]
+    linked = {state.data_rows[h].item_uuid for h in dataset.data_hashes}
+    assert linked == {item.uuid for item in harness.emulator.items(harness.folder_uuid)}
+    assert len(linked) == 2
