@@ -34,6 +34,11 @@ class DatasetLinks:
         with session.read(self.engine) as conn:
             return sql.links(conn, self.pipeline, dataset_hash, states)
 
+    def count(self, dataset_hash: str, state: LinkState = LinkState.LINKED) -> int:
+        """How many files have a link in `state` to the dataset."""
+        with session.read(self.engine) as conn:
+            return sql.count(conn, self.pipeline, dataset_hash, state)
+
     def mark_linking(self, dataset_hash: str, rows: Sequence[tuple[str, str]]) -> int:
         """Write-ahead before a link call: (key, item uuid) rows become `linking`."""
         marked = [(key, item_uuid, None) for key, item_uuid in rows]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, exists, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dagster_encord.ledger.models import DatasetLink
@@ -42,6 +42,12 @@ def links(
         query = query.where(_L.c.state.in_(states))
     rows = conn.execute(query.order_by(_L.c.dataset_hash, _L.c.key))
     return [DatasetLink(*row) for row in rows]
+
+
+def count(conn: Connection, pipeline: str, dataset_hash: str, state: LinkState) -> int:
+    query = select(func.count()).select_from(_L)
+    query = query.where(_scope(pipeline, dataset_hash), _L.c.state == state)
+    return int(conn.execute(query).scalar_one())
 
 
 def upsert_links(

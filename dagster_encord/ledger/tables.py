@@ -60,6 +60,8 @@ class StateColumn(TypeDecorator[State]):
     def __init__(self, states: type[State]) -> None:
         super().__init__()
         self.states = states
+        # A dict lookup: calling the enum per row costs more than the row's fetch.
+        self._members: dict[str, State] = {state.value: state for state in states}
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         if value is None:
@@ -71,7 +73,10 @@ class StateColumn(TypeDecorator[State]):
             raise ValueError(f"{value!r} is not a {self.states.__name__} ({allowed})") from None
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> State | None:
-        return None if value is None else self.states(value)
+        if value is None:
+            return None
+        member = self._members.get(value)
+        return member if member is not None else self.states(value)
 
 
 def _one_of(table: str, states: type[StrEnum]) -> CheckConstraint:

@@ -100,7 +100,7 @@ def sync_datasets(
     _delete_items(client, links, settings.folder, view, on_delete, batch_size, report)
     links.sync_file_states()
     for title, ref in refs.items():
-        report.in_dataset[title] = len(links.links(ref.dataset_hash, states=[LinkState.LINKED]))
+        report.in_dataset[title] = links.count(ref.dataset_hash)
     report.seconds = time.monotonic() - started
     return report
 
