@@ -144,3 +144,13 @@ def test_run_once_links_the_configured_datasets(harness: Harness, tmp_path: Path
     linked = {state.data_rows[h].item_uuid for h in dataset.data_hashes}
     assert linked == {item.uuid for item in harness.emulator.items(harness.folder_uuid)}
     assert len(linked) == 2
+    status = subprocess.run(
+        [sys.executable, "-m", "dagster_encord.cli", "status", str(pipeline_yaml)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert status.returncode == 0, status.stderr
+    assert "registered           2" in status.stdout
+    assert "linked             2  (in a dataset)" in status.stdout
