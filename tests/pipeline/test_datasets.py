@@ -101,6 +101,7 @@ def test_files_are_linked_by_rule_and_a_rerun_writes_nothing(
     options = {"datasets": TRAIN_VAL, "metadata": {"sidecar": "append"}}
     first = _run(harness, **options)
     assert first.ok, first
+    assert not [e for e in harness.emulator.counters() if e.startswith("unrouted")]
     items = _items_by_key(harness)
     user = _user(harness, encord_ssh_key)
     assert _dataset_items(user, "cams-train") == {items["site A/1.png"]}
@@ -170,6 +171,7 @@ def test_a_file_deleted_from_the_bucket_follows_on_delete(
         Bucket=harness.bucket, Key="a.png"
     )
     assert _run(harness, **options).ok
+    assert not [e for e in harness.emulator.counters() if e.startswith("unrouted")]
     ledger = Ledger(harness.ledger_url, pipeline=harness.name)
     gone = ledger.file("a.png")
     assert gone is not None and gone.state == FileState.DELETED
