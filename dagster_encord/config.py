@@ -1,7 +1,7 @@
 """One pipeline's configuration: the model that Python, the YAML component and the CLI all read.
 
-No Dagster here. Sections: `encord`, `ledger`, `source`, `registration`, `metadata`, `project`,
-`sensors`.
+No Dagster here. Sections: `encord`, `ledger`, `source`, `registration`, `metadata`, `sensors`,
+`datasets` (with `on_delete`) and `project`.
 Secrets arrive only as environment variable names (`*_env`); a literal key, token, password or
 SAS is refused with a message that says so and never repeats the secret. Relative file paths
 (`metadata.schema`, `project.ontology`) resolve against the YAML file's folder (`resolve_paths`).
@@ -369,6 +369,43 @@ class SensorsSection(Section):
     )
 
 
+class DatasetRule(Section):
+    """One Encord dataset and which registered files belong to it (globs and/or metadata)."""
+
+    title: str = Field(
+        description="Exact dataset title; created (without a backing folder) when missing."
+    )
+    description: str = Field(default="", description="Description given to a new dataset.")
+    include: list[str] = Field(
+        default_factory=list,
+        description="Globs on the key, relative to source.prefix (`*` crosses `/`); a file "
+        "belongs when one matches. Default: every file.",
+    )
+    where: dict[str, Any] = Field(
+        default_factory=dict,
+        description="clientMetadata equalities a file's metadata must all meet, e.g. "
+        "{split: train}. Needs a metadata: section.",
+    )
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a dataset title cannot be empty")
+        return value
+
+    @field_validator("where")
+    @classmethod
+    def _where(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key, wanted in value.items():
+            if not isinstance(wanted, str | int | float | bool):
+                raise ValueError(
+                    f"{key}: expected a text, number or boolean to compare with, got "
+                    f"{type(wanted).__name__}"
+                )
+        return value
+
+
 class PipelineConfig(Section):
     """One bucket -> Encord pipeline."""
 
@@ -389,12 +426,42 @@ class PipelineConfig(Section):
     sensors: SensorsSection = Field(
         default_factory=SensorsSection, description="Sensor intervals and default status."
     )
+    datasets: list[DatasetRule] = Field(
+        default_factory=list,
+        description="Encord datasets the registered files are linked to, by rule; with any, the "
+        "encord_datasets asset joins the pipeline.",
+    )
+    on_delete: Literal["keep", "unlink", "delete"] = Field(
+        default="keep",
+        description="A file deleted from the bucket: keep its data rows (reported), unlink them "
+        "from the datasets, or delete them and its storage item.",
+    )
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
         if not value or not value.replace("_", "").isalnum():
             raise ValueError(f"{value!r}: use {_NAME_HELP}")
+        return value
+
+    @field_validator("datasets")
+    @classmethod
+    def _unique_titles(cls, value: list[DatasetRule]) -> list[DatasetRule]:
+        titles = [rule.title for rule in value]
+        repeated = sorted({title for title in titles if titles.count(title) > 1})
+        if repeated:
+            raise ValueError(
+                f"dataset title {repeated[0]!r} is listed twice; merge its rules into one entry"
+            )
+        return value
+
+    @field_validator("on_delete")
+    @classmethod
+    def _on_delete_needs_datasets(cls, value: str, info: ValidationInfo) -> str:
+        if value != "keep" and "datasets" in info.data and not info.data["datasets"]:
+            raise ValueError(
+                f"{value} acts on dataset links; add a datasets: section or remove on_delete"
+            )
         return value
 
     def resolve_paths(self, base_dir: Path) -> PipelineConfig:

@@ -98,6 +98,14 @@ class EncordNotFoundError(EncordError):
     """A folder, dataset, project or integration does not exist or is not visible."""
 
 
+class EncordPermissionError(EncordError):
+    """The key's user sees a resource but lacks the role a change needs (e.g. dataset admin)."""
+
+
+class EncordAmbiguousError(EncordError):
+    """A title given in the configuration matches several Encord resources."""
+
+
 class EncordRateLimitedError(EncordError):
     """Encord answered 429; retry after `retry_after` seconds."""
 

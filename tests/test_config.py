@@ -101,6 +101,31 @@ BAD_INPUTS = [
         id="bound",
     ),
     pytest.param(_with("name", "my cams"), "name: 'my cams': use letters", id="bad-name"),
+    pytest.param(
+        _with("datasets", [{"title": "train", "inclde": ["a/**"]}]),
+        "datasets.0.inclde: unknown field",
+        id="dataset-unknown-field",
+    ),
+    pytest.param(
+        _with("datasets", [{"title": "train"}, {"title": "train", "include": ["b/**"]}]),
+        "datasets: dataset title 'train' is listed twice; merge its rules into one entry",
+        id="dataset-title-twice",
+    ),
+    pytest.param(
+        _with("datasets", [{"title": "train", "where": {"split": ["a", "b"]}}]),
+        "datasets.0.where: split: expected a text, number or boolean to compare with, got list",
+        id="dataset-where-list",
+    ),
+    pytest.param(
+        _with("on_delete", "purge"),
+        "on_delete: Input should be 'keep', 'unlink' or 'delete'",
+        id="on-delete-value",
+    ),
+    pytest.param(
+        _with("on_delete", "unlink"),
+        "on_delete: unlink acts on dataset links; add a datasets: section or remove on_delete",
+        id="on-delete-without-datasets",
+    ),
 ]
 
 
@@ -157,6 +182,28 @@ def test_defaults_and_attributes_without_a_component_header() -> None:
     assert config.registration.max_attempts == 5
     assert config.sensors.running is False
     assert config.registration.planner_config().budget_for("image") == 1000
+
+
+def test_datasets_section() -> None:
+    data = _valid()
+    data["datasets"] = [
+        {
+            "title": "cams-train",
+            "description": "Training frames",
+            "include": ["site A/**"],
+            "where": {"split": "train"},
+        },
+        {"title": "cams-val", "include": ["site B/**"]},
+    ]
+    data["on_delete"] = "unlink"
+    config = pipeline_config(data)
+    assert [rule.title for rule in config.datasets] == ["cams-train", "cams-val"]
+    assert config.datasets[0].where == {"split": "train"}
+    assert config.datasets[1].include == ["site B/**"] and config.datasets[1].where == {}
+    assert config.on_delete == "unlink"
+    assert (
+        pipeline_config(_valid()).datasets == [] and pipeline_config(_valid()).on_delete == "keep"
+    )
 
 
 def test_env_options_are_read_at_run_time(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,1 +1,1 @@
-"""Annotation set-up in Encord as code: the ontology and the project (no Dagster here)."""
+"""annotation: desired state against live state for datasets, the ontology and the project."""

@@ -167,10 +167,10 @@ def _headless(root: Path) -> int:
 def _print_items() -> None:
     """Each Encord item and the files it holds (a sequence or a DICOM series is one item)."""
     from dagster_encord.dagster.resources import LedgerResource
-    from dagster_encord.ledger import FileState
+    from dagster_encord.ledger import IN_ENCORD_FILE_STATES
     from dagster_encord.quickstart.config import PIPELINE
 
-    rows = LedgerResource().get_ledger(PIPELINE).files_in_state(FileState.REGISTERED)
+    rows = LedgerResource().get_ledger(PIPELINE).files_in_state(*IN_ENCORD_FILE_STATES)
     by_item: dict[str, list[str]] = {}
     for row in rows:
         by_item.setdefault(row.item_uuid or "?", []).append(row.key)

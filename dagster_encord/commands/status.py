@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"pipeline {name} ({ledger!r})")
     for state in ("registered", "pending", "failed", "quarantined", "skipped"):
         print(f"  {state:<12}{getattr(counts, state):>10,}")
+        if state == "registered" and counts[FileState.LINKED]:
+            print(f"    {'linked':<10}{counts[FileState.LINKED]:>10,}  (in a dataset)")
     print(f"  {'listed':<12}{counts.listed:>10,}  reconciles: {counts.reconciles}")
     chunks = ledger.chunks_in_state()
     by_state: dict[ChunkState, int] = {}

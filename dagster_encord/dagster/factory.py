@@ -3,9 +3,9 @@
 Assets (group = the pipeline name, keys prefixed with it): `bucket_listing` (unpartitioned: full
 listing, diff, plan, partitions added in batches) and, partitioned by chunk, `manifest_chunks`,
 `upload_jobs` (in a pool per folder) and `registered_files`; with a metadata schema, also
-`metadata_schema` and `metadata_upserts`; with a `project:` section, `encord_project`. The
-configuration model (`dagster_encord.config`) is the only input besides what only Python can
-give (a hand-built metadata provider, an executor).
+`metadata_schema` and `metadata_upserts`; with datasets, `encord_datasets`; with a `project:`
+section, `encord_project`. The configuration model (`dagster_encord.config`) is the only input
+besides what only Python can give (a hand-built metadata provider, an executor).
 """
 
 from __future__ import annotations
@@ -85,7 +85,9 @@ def build_encord_ingestion(
     extras = list(extra_definitions)
     if settings.metadata_schema is not None:
         extras.append(_metadata_definitions(names, settings, assets.registered_files.key))
-    if config.project is not None:
+    if config.datasets:
+        extras.append(_datasets_definitions(names, settings, assets.registered_files.key))
+    if config.project is not None:  # after the datasets: the project follows them
         extras.append(_project_definitions(names, config, [own, *extras]))
     return dg.Definitions.merge(own, *extras)
 
@@ -120,6 +122,17 @@ def _project_definitions(
     if datasets in dg.Definitions.merge(*built).resolve_all_asset_keys():
         upstream.append(datasets)
     return build_project_definitions(names, config.project, upstream)
+
+
+def _datasets_definitions(
+    names: PipelineNames, settings: IngestionSettings, registered: dg.AssetKey
+) -> dg.Definitions:
+    from dagster_encord.dagster.annotation_assets import build_datasets_asset
+
+    deps = [registered]
+    if settings.metadata_schema is not None:
+        deps.append(names.key("metadata_upserts"))  # link on the metadata Encord now holds
+    return dg.Definitions(assets=[build_datasets_asset(names, settings, deps)])
 
 
 def _metadata_definitions(

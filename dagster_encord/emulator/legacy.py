@@ -20,8 +20,18 @@ def resource_id(ctx: Ctx, expected: str) -> str:
     return ctx.headers.get("resourceid", "")
 
 
-def dataset_or_403(ctx: Ctx) -> Dataset:
-    return found_or_403(ctx.state.datasets, resource_id(ctx, "dataset"), "dataset")
+def dataset_or_403(ctx: Ctx, *, admin: bool = False) -> Dataset:
+    """The request's dataset if the user sees it (`admin`: and may change it), else a 403."""
+    dataset_hash = resource_id(ctx, "dataset")
+    dataset = ctx.state.datasets.get(dataset_hash)
+    role = dataset.role_of(ctx.user) if dataset is not None else None
+    if dataset is None or role is None:
+        raise ApiError(403, f"dataset {dataset_hash} does not exist or you have no access to it")
+    if admin and role != "admin":
+        raise ApiError(
+            403, f"user {ctx.user} has role {role} on dataset {dataset_hash}; this needs admin"
+        )
+    return dataset
 
 
 def project_or_403(ctx: Ctx) -> Project:

@@ -117,6 +117,14 @@ class Dataset:
     last_edited_at: str
     backing_folder_uuid: str | None = None
     data_hashes: list[str] = field(default_factory=list)
+    # user email -> "admin" | "user"; empty (datasets saved before roles): every user is admin.
+    user_roles: dict[str, str] = field(default_factory=dict)
+
+    def role_of(self, user: str) -> str | None:
+        """The user's role on this dataset, None when it is not visible to them."""
+        if not self.user_roles:
+            return "admin"
+        return self.user_roles.get(user)
 
 
 @dataclass

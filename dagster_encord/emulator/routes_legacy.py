@@ -87,7 +87,7 @@ def link_items(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]]:
     if behaviour not in ("SKIP", "FAIL", "DUPLICATE"):
         raise ApiError(400, f"duplicates_behavior {behaviour!r} must be SKIP, FAIL or DUPLICATE")
     with ctx.state.lock:
-        dataset = dataset_or_403(ctx)
+        dataset = dataset_or_403(ctx, admin=True)
         linked = {ctx.state.data_rows[h].item_uuid for h in dataset.data_hashes}
         new_rows: list[DataRow] = []
         items = []
@@ -113,8 +113,8 @@ def link_items(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]]:
         return [data_row_json(ctx.state, r) for r in new_rows]
 
 
-def _row_in_dataset(ctx: Ctx, values: dict[str, Any]) -> DataRow:
-    dataset = dataset_or_403(ctx)
+def _row_in_dataset(ctx: Ctx, values: dict[str, Any], *, admin: bool = False) -> DataRow:
+    dataset = dataset_or_403(ctx, admin=admin)
     row = ctx.state.data_rows.get(str(values.get("uid")))
     if row is None or row.dataset_hash != dataset.uuid:
         raise ApiError(404, f"data row {values.get('uid')} not found in dataset {dataset.uuid}")
@@ -136,7 +136,7 @@ def save_data_row(ctx: Ctx, values: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ApiError(400, f"data row fields {sorted(unknown)} cannot be updated")
     with ctx.state.lock:
-        row = _row_in_dataset(ctx, values)
+        row = _row_in_dataset(ctx, values, admin=True)
         item = ctx.state.items[row.item_uuid]
         if "client_metadata" in payload:
             metadata = payload["client_metadata"]
@@ -162,7 +162,7 @@ def delete_data(ctx: Ctx, values: dict[str, Any]) -> bool:
     uid = values.get("uid") or []
     hashes = [uid] if isinstance(uid, str) else [str(h) for h in uid]
     with ctx.state.lock:
-        dataset = dataset_or_403(ctx)
+        dataset = dataset_or_403(ctx, admin=True)
         in_dataset = set(dataset.data_hashes)
         for data_hash in hashes:
             if data_hash not in in_dataset:
@@ -183,6 +183,32 @@ def delete_data(ctx: Ctx, values: dict[str, Any]) -> bool:
         ctx.state.save_many(items)
         ctx.state.save(dataset)
     return True
+
+
+_DATASET_ROLES = {0: "admin", 1: "user"}  # the SDK's DatasetUserRole (legacy ints)
+
+
+def add_dataset_users(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """`dataset.add_users(emails, role)`: admins give other users a role on the dataset."""
+    payload = payload_of(values)
+    emails = payload.get("user_emails")
+    requested = payload.get("user_role")
+    role = _DATASET_ROLES.get(requested) if isinstance(requested, int) else None
+    if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
+        raise ApiError(400, "payload.user_emails must be a list of emails")
+    if role is None:
+        raise ApiError(400, "payload.user_role must be 0 (admin) or 1 (user)")
+    with ctx.state.lock:
+        dataset = dataset_or_403(ctx, admin=True)
+        if not dataset.user_roles:
+            dataset.user_roles = {ctx.user: "admin"}
+        for email in emails:
+            dataset.user_roles[email] = role
+        ctx.state.save(dataset)
+    code = {name: number for number, name in _DATASET_ROLES.items()}[role]
+    return [
+        {"user_email": email, "user_role": code, "dataset_hash": dataset.uuid} for email in emails
+    ]
 
 
 # --- projects ------------------------------------------------------------------------------
@@ -259,6 +285,7 @@ HANDLERS: dict[tuple[str, str, str], LegacyHandler] = {
     ("resource", "datarow", "GET"): get_data_row,
     ("resource", "datarow", "POST"): save_data_row,
     ("resource", "video", "DELETE"): delete_data,
+    ("resource", "datasetusers", "POST"): add_dataset_users,
     ("user", "project", "POST"): create_project,
     ("resource", "projectdataset", "POST"): add_project_datasets,
     ("resource", "projectdataset", "DELETE"): remove_project_datasets,

@@ -17,7 +17,14 @@ def create_dataset(ctx: Ctx) -> dict[str, Any]:
     if not isinstance(title, str) or not title:
         raise ApiError(400, "dataset title must be a non-empty string")
     stamp = now_iso()
-    dataset = Dataset(new_uuid(), title, str(body.get("description") or ""), stamp, stamp)
+    dataset = Dataset(
+        new_uuid(),
+        title,
+        str(body.get("description") or ""),
+        stamp,
+        stamp,
+        user_roles={ctx.user: "admin"},
+    )
     records: list[Any] = [dataset]
     if body.get("createBackingFolder"):
         folder = Folder(
@@ -41,11 +48,13 @@ def list_datasets(ctx: Ctx) -> dict[str, Any]:
                     "description": d.description,
                     "createdAt": d.created_at,
                     "lastEditedAt": d.last_edited_at,
-                    "userRole": "admin",
+                    "userRole": d.role_of(ctx.user),
                     "backingFolderUuid": d.backing_folder_uuid,
                 }
                 for d in ctx.state.datasets.values()
-                if (title_eq is None or d.title == title_eq) and title_like in d.title.lower()
+                if d.role_of(ctx.user) is not None
+                and (title_eq is None or d.title == title_eq)
+                and title_like in d.title.lower()
             ]
         }
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dagster_encord.encord_client.datasets import DatasetCalls
 from dagster_encord.encord_client.jobs import (
     JobState,
     RegisteredItem,
@@ -28,6 +29,7 @@ from dagster_encord.encord_client.storage import StorageCalls
 from dagster_encord.errors import EncordAuthError, EncordError, EncordNotFoundError
 
 if TYPE_CHECKING:
+    from encord.dataset import Dataset
     from encord.storage import StorageFolder
     from encord.user_client import EncordUserClient
 
@@ -71,14 +73,15 @@ def is_uuid(value: str) -> bool:
     return True
 
 
-class EncordClient(StorageCalls, MetadataSchemaCalls, OntologyCalls, ProjectCalls):
+class EncordClient(StorageCalls, MetadataSchemaCalls, DatasetCalls, OntologyCalls, ProjectCalls):
     """The Encord calls the package makes, against one domain with one set of credentials.
 
     Build it with `from_ssh_key` or `from_bearer_token`; the credential is handed to the SDK and not
     kept on this object. Storage-item calls (bulk reads and patches, group frames, folder listings)
     come from `StorageCalls` (storage.py), metadata-schema calls from `MetadataSchemaCalls`
-    (metadata_schema.py), ontologies from `OntologyCalls` (ontologies.py), projects from
-    `ProjectCalls` (projects.py). The SDK client stays private: callers use these methods.
+    (metadata_schema.py), dataset calls from `DatasetCalls` (datasets.py), ontologies from
+    `OntologyCalls` (ontologies.py), projects from `ProjectCalls` (projects.py). The SDK client
+    stays private: callers use these methods.
     """
 
     def __init__(self, user_client: EncordUserClient, domain: str) -> None:
@@ -86,6 +89,7 @@ class EncordClient(StorageCalls, MetadataSchemaCalls, OntologyCalls, ProjectCall
         self.domain = domain
         self._folders: dict[str, StorageFolder] = {}
         self._sdk_projects: dict[str, Any] = {}
+        self._sdk_datasets: dict[str, Dataset] = {}
 
     def __repr__(self) -> str:
         return f"EncordClient(domain={self.domain!r})"

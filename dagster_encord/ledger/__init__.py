@@ -1,7 +1,9 @@
 """ledger: the memory of the pipeline (SQLAlchemy Core; SQLite by default, PostgreSQL)."""
 
+from dagster_encord.ledger.dataset_links import DatasetLinks
 from dagster_encord.ledger.ledger import Ledger
 from dagster_encord.ledger.models import (
+    DatasetLink,
     DiffSummary,
     FileRow,
     JobOutcome,
@@ -21,6 +23,7 @@ from dagster_encord.ledger.states import (
     ChunkState,
     FileState,
     JobRecordState,
+    LinkState,
 )
 
 __all__ = [
@@ -31,6 +34,8 @@ __all__ = [
     "PERMANENT_ERROR_CLASSES",
     "PLANNABLE_FILE_STATES",
     "ChunkState",
+    "DatasetLink",
+    "DatasetLinks",
     "DiffSummary",
     "FileRow",
     "FileState",
@@ -38,6 +43,7 @@ __all__ = [
     "JobRecordState",
     "Ledger",
     "LedgerCounts",
+    "LinkState",
     "PlanOutcome",
     "PlannedChunk",
     "StoredChunk",

@@ -31,6 +31,8 @@ States follow DESIGN §2 (`FileState`, `ChunkState` in `states.py`). Rules, by m
 - A file that changes while its chunk is submitted goes back to `discovered` at once; the job's
   result then no longer applies to it. Refreshing such items is the pipeline's decision.
 - `preview` runs `ingest` and `plan` in one transaction and rolls it back (the dry-run CLI).
+- Dataset links (`ledger.dataset_links`, `dataset_links.py`): write-ahead `linking` /
+  `unlinking` marks around the link and unlink calls, and files `linked` while they have a link.
 - Reading (`queries.py`): `chunk`, `chunks_in_state`, `chunk_object_urls`, `counts`, `file`,
   `files_in_state`, `iter_files` (paged), `retryable`. `set_metadata_hashes` (by key) and
   `record_metadata_outcome` (by URL, with errors) record a metadata upsert (`metadata_state.py`).
@@ -52,6 +54,7 @@ from sqlalchemy import Engine
 
 from dagster_encord.ledger import engine as engines
 from dagster_encord.ledger import metadata_state, queries, session, transitions
+from dagster_encord.ledger.dataset_links import DatasetLinks
 from dagster_encord.ledger.listing import diff_listing, epoch
 from dagster_encord.ledger.models import (
     DiffSummary,
@@ -105,6 +108,11 @@ class Ledger:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @property
+    def dataset_links(self) -> DatasetLinks:
+        """This pipeline's dataset links (see `dataset_links.py`)."""
+        return DatasetLinks(self.engine, self.pipeline, self._holder)
 
     def _planner(
         self,

@@ -12,6 +12,7 @@ from dagster_encord.ledger.states import (
     PENDING_FILE_STATES,
     ChunkState,
     FileState,
+    LinkState,
 )
 from dagster_encord.planner.classify import SkippedFile
 from dagster_encord.planner.group import HeldGroup
@@ -105,6 +106,17 @@ class FileRow:
     error_class: str | None
     error_message: str | None
     next_attempt_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetLink:
+    """A file's link to one dataset: the item linked and the data row it became."""
+
+    key: str
+    dataset_hash: str
+    item_uuid: str
+    data_hash: str | None  # None while linking
+    state: LinkState
 
 
 @dataclass(frozen=True, slots=True)

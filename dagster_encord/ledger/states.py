@@ -17,7 +17,7 @@ class FileState(StrEnum):
     SUBMITTING = "submitting"  # its chunk is being POSTed (write-ahead mark)
     SUBMITTED = "submitted"  # its chunk's upload job is running
     REGISTERED = "registered"  # Encord created the item (item_uuid)
-    LINKED = "linked"  # registered and in its dataset (DESIGN §2; no step writes it yet)
+    LINKED = "linked"  # registered and in at least one dataset (a LINKED dataset link)
     FAILED = "failed"  # a retryable error; requeued after next_attempt_at
     QUARANTINED = "quarantined"  # a permanent error or attempts exhausted
     SKIPPED = "skipped"  # the planner cannot register it (reason in error_message)
@@ -32,6 +32,14 @@ class ChunkState(StrEnum):
     SUBMITTED = "submitted"  # its upload job is running
     COMPLETED = "completed"  # the job finished and its result is recorded
     SUPERSEDED = "superseded"  # a file changed before the POST; its files are planned anew
+
+
+class LinkState(StrEnum):
+    """A file's link to one dataset: `encord_dataset_links.state`."""
+
+    LINKING = "linking"  # write-ahead mark before the link call (healed by listing the dataset)
+    LINKED = "linked"  # the dataset has a data row for the file's item (data_hash recorded)
+    UNLINKING = "unlinking"  # write-ahead mark before the data row is removed
 
 
 class JobRecordState(StrEnum):

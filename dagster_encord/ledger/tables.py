@@ -5,6 +5,8 @@
 - `encord_chunks`: one row per planned chunk: its manifest text and figures, state, upload job.
 - `encord_jobs`: one row per upload job POSTed for a chunk (a chunk resubmitted after a crash
   can have several).
+- `encord_dataset_links`: one row per (pipeline, key, dataset): the item linked, the data row
+  it became, and the link's state (`LinkState`).
 - `encord_locks`: one row per pipeline; planners and ingests update it inside their transaction,
   which serialises them across processes (a row lock on PostgreSQL, the write lock on SQLite).
 
@@ -33,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
-from dagster_encord.ledger.states import ChunkState, FileState, JobRecordState
+from dagster_encord.ledger.states import ChunkState, FileState, JobRecordState, LinkState
 
 State = TypeVar("State", bound=StrEnum)
 
@@ -58,6 +60,8 @@ class StateColumn(TypeDecorator[State]):
     def __init__(self, states: type[State]) -> None:
         super().__init__()
         self.states = states
+        # A dict lookup: calling the enum per row costs more than the row's fetch.
+        self._members: dict[str, State] = {state.value: state for state in states}
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         if value is None:
@@ -69,7 +73,10 @@ class StateColumn(TypeDecorator[State]):
             raise ValueError(f"{value!r} is not a {self.states.__name__} ({allowed})") from None
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> State | None:
-        return None if value is None else self.states(value)
+        if value is None:
+            return None
+        member = self._members.get(value)
+        return member if member is not None else self.states(value)
 
 
 def _one_of(table: str, states: type[StrEnum]) -> CheckConstraint:
@@ -146,6 +153,21 @@ jobs = Table(
     Column("finished_at", Float),
     Index("ix_encord_jobs_chunk", "chunk_id"),
     _one_of("encord_jobs", JobRecordState),
+)
+
+dataset_links = Table(
+    "encord_dataset_links",
+    metadata,
+    Column("pipeline", String(200), primary_key=True),
+    Column("key", KeyString, primary_key=True),
+    Column("dataset_hash", String(64), primary_key=True),
+    Column("item_uuid", String(64), nullable=False),
+    Column("data_hash", String(64)),  # null while linking
+    Column("state", StateColumn(LinkState), nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_encord_dataset_links_dataset", "pipeline", "dataset_hash", "state"),
+    Index("ix_encord_dataset_links_data", "pipeline", "dataset_hash", "data_hash"),
+    _one_of("encord_dataset_links", LinkState),
 )
 
 locks = Table(

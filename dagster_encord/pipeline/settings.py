@@ -61,6 +61,15 @@ class IngestionSettings:
                 f"pipeline {config.name!r}: a metadata schema is set but no metadata source; "
                 "add a metadata: section (sidecar, mapping, path_regex) or pass metadata_provider"
             )
+        if config.datasets:
+            from dagster_encord.annotation.datasets import check_rules
+
+            check_rules(
+                config.datasets,
+                metadata_schema,
+                has_metadata=metadata_provider is not None,
+                pipeline=config.name,
+            )
         return cls(
             config=config,
             planner=config.registration.planner_config(),

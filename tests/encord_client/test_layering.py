@@ -13,6 +13,7 @@ def test_encord_client_does_not_import_the_metadata_package() -> None:
         "import dagster_encord.encord_client.storage\n"
         "import dagster_encord.encord_client.metadata_schema\n"
         "import dagster_encord.encord_client.jobs\n"
+        "import dagster_encord.encord_client.datasets\n"
         "print(sorted(m for m in sys.modules if m.startswith('dagster_encord.')"
         " and not m.startswith(('dagster_encord.encord_client', 'dagster_encord.errors',"
         " 'dagster_encord.versioned'))))"

@@ -131,3 +131,26 @@ def test_status_reads_the_pipeline_file(harness: Harness, tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("pipeline cams (")
     assert "registered           1" in done.stdout
+
+
+def test_run_once_links_the_configured_datasets(harness: Harness, tmp_path: Path) -> None:
+    harness.put({f"d/{i}.png": png(2, 2, (i, 1, 1)) for i in range(2)})
+    pipeline_yaml = _write(harness, tmp_path, datasets=[{"title": "cams-all"}])
+    done = _run(pipeline_yaml, tmp_path / "home")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "materialized encord_datasets" in done.stderr
+    state = harness.emulator.core.state
+    (dataset,) = [d for d in state.datasets.values() if d.title == "cams-all"]
+    linked = {state.data_rows[h].item_uuid for h in dataset.data_hashes}
+    assert linked == {item.uuid for item in harness.emulator.items(harness.folder_uuid)}
+    assert len(linked) == 2
+    status = subprocess.run(
+        [sys.executable, "-m", "dagster_encord.cli", "status", str(pipeline_yaml)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert status.returncode == 0, status.stderr
+    assert "registered           2" in status.stdout
+    assert "linked             2  (in a dataset)" in status.stdout
