@@ -5,6 +5,8 @@
 - `encord_ssh_key` (function): an ed25519 private key generated now and registered.
 - `encord_integration` (function): the uuid of an S3 cloud integration titled "test-s3".
 - `encord_user_client` (function): a real `encord.EncordUserClient` bound to the emulator.
+- `client` (function): the package's own `EncordClient` on the emulator with that key.
+- `folder` (function): the uuid of a new storage folder "cams".
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dagster_encord.emulator import EncordEmulator
 
 if TYPE_CHECKING:
     from encord import EncordUserClient
+
+    from dagster_encord.encord_client.client import EncordClient
 
 
 @pytest.fixture
@@ -43,3 +47,15 @@ def encord_user_client(encord_emulator: EncordEmulator, encord_ssh_key: str) -> 
     return EncordUserClient.create_with_ssh_private_key(
         encord_ssh_key, domain=encord_emulator.domain
     )
+
+
+@pytest.fixture
+def client(encord_emulator: EncordEmulator, encord_ssh_key: str) -> EncordClient:
+    from dagster_encord.encord_client.client import EncordClient
+
+    return EncordClient.from_ssh_key(encord_ssh_key, domain=encord_emulator.domain)
+
+
+@pytest.fixture
+def folder(encord_user_client: EncordUserClient) -> str:
+    return str(encord_user_client.create_storage_folder("cams").uuid)

@@ -22,16 +22,6 @@ LINK = "legacy datasetlinkitems.POST"
 OTHER = "other@example.com"
 
 
-@pytest.fixture
-def client(encord_emulator: EncordEmulator, encord_ssh_key: str) -> EncordClient:
-    return EncordClient.from_ssh_key(encord_ssh_key, domain=encord_emulator.domain)
-
-
-@pytest.fixture
-def folder(encord_user_client: EncordUserClient) -> str:
-    return str(encord_user_client.create_storage_folder("cams").uuid)
-
-
 def test_find_create_link_list_unlink(
     client: EncordClient, folder: str, encord_integration: str, encord_emulator: EncordEmulator
 ) -> None:

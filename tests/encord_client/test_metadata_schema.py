@@ -15,11 +15,6 @@ if TYPE_CHECKING:
     from dagster_encord.emulator import EncordEmulator
 
 
-@pytest.fixture
-def client(encord_emulator: EncordEmulator, encord_ssh_key: str) -> EncordClient:
-    return EncordClient.from_ssh_key(encord_ssh_key, domain=encord_emulator.domain)
-
-
 def test_edits_are_saved_on_top_of_the_loaded_schema(
     client: EncordClient, encord_emulator: EncordEmulator
 ) -> None:

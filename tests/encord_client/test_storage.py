@@ -16,22 +16,10 @@ from dagster_encord.metadata.schema_sync import sync_schema
 from tests.metadata.helpers import image_url, register_images
 
 if TYPE_CHECKING:
-    from encord import EncordUserClient
-
     from dagster_encord.emulator import EncordEmulator
 
 GET_BULK = "POST /v2/public/storage/items/get-bulk"
 PATCH = "PATCH /v2/public/storage/items/patch-bulk"
-
-
-@pytest.fixture
-def client(encord_emulator: EncordEmulator, encord_ssh_key: str) -> EncordClient:
-    return EncordClient.from_ssh_key(encord_ssh_key, domain=encord_emulator.domain)
-
-
-@pytest.fixture
-def folder(encord_user_client: EncordUserClient) -> str:
-    return str(encord_user_client.create_storage_folder("cams").uuid)
 
 
 def test_bulk_read_isolates_missing_and_malformed_uuids(

@@ -26,11 +26,6 @@ PATCH = "PATCH /v2/public/storage/items/patch-bulk"
 
 
 @pytest.fixture
-def client(encord_emulator: EncordEmulator, encord_ssh_key: str) -> EncordClient:
-    return EncordClient.from_ssh_key(encord_ssh_key, domain=encord_emulator.domain)
-
-
-@pytest.fixture
 def folder(encord_user_client: EncordUserClient) -> str:
     return str(encord_user_client.create_storage_folder("groups").uuid)
 

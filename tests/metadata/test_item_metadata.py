@@ -15,19 +15,7 @@ from dagster_encord.metadata.item_metadata import (
 from tests.metadata.helpers import image_url, register_images
 
 if TYPE_CHECKING:
-    from encord import EncordUserClient
-
     from dagster_encord.emulator import EncordEmulator
-
-
-@pytest.fixture
-def client(encord_emulator: EncordEmulator, encord_ssh_key: str) -> EncordClient:
-    return EncordClient.from_ssh_key(encord_ssh_key, domain=encord_emulator.domain)
-
-
-@pytest.fixture
-def folder(encord_user_client: EncordUserClient) -> str:
-    return str(encord_user_client.create_storage_folder("cams").uuid)
 
 
 def test_patch_merges_into_the_stored_metadata(

@@ -33,18 +33,11 @@ from dagster_encord.sources.base import ObjectRecord
 from tests.metadata.helpers import image_url
 
 if TYPE_CHECKING:
-    from encord import EncordUserClient
-
     from dagster_encord.emulator import EncordEmulator
 
 SCHEMA = DeclaredSchema.of(
     scalar("captured_at", "datetime"), enum("weather", ["sunny", "rainy"]), unknown_keys="reject"
 )
-
-
-@pytest.fixture
-def folder(encord_user_client: EncordUserClient) -> str:
-    return str(encord_user_client.create_storage_folder("cams").uuid)
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pytest
-
 from dagster_encord.encord_client.client import EncordClient
 from dagster_encord.metadata.item_metadata import read_metadata
 from dagster_encord.metadata.schema import DeclaredSchema, scalar
@@ -16,19 +14,7 @@ from dagster_encord.metadata.validate import MetadataValidator
 from tests.metadata.helpers import image_url, register_images
 
 if TYPE_CHECKING:
-    from encord import EncordUserClient
-
     from dagster_encord.emulator import EncordEmulator
-
-
-@pytest.fixture
-def client(encord_emulator: EncordEmulator, encord_ssh_key: str) -> EncordClient:
-    return EncordClient.from_ssh_key(encord_ssh_key, domain=encord_emulator.domain)
-
-
-@pytest.fixture
-def folder(encord_user_client: EncordUserClient) -> str:
-    return str(encord_user_client.create_storage_folder("cams").uuid)
 
 
 def test_patch_merges_keys_and_reads_back(
