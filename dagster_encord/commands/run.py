@@ -64,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
         f"{counts.skipped} skipped; {summary.report.runs} runs "
         f"({summary.report.failed_runs} failed) in {summary.seconds:.1f}s"
     )
+    for asset, numbers in summary.later.items():
+        shown = ", ".join(f"{label} {value:g}" for label, value in numbers.items() if value)
+        print(f"  {asset}: {shown or 'nothing to report'}")
     for check, passed in sorted(summary.report.checks.items()):
         print(f"  check {check}: {'passed' if passed else 'FAILED'}")
     for step in summary.failed_steps:

@@ -38,6 +38,8 @@ class RunSummary:
     seconds: float
     failed_steps: list[str] = field(default_factory=list)
     timed_out: bool = False
+    # Asset name -> the numbers its last materialization reported (datasets, project, ...).
+    later: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -125,6 +127,13 @@ def _later_sections(
     summary.report.checks.update(
         {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     )
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        summary.later[materialization.asset_key.path[-1]] = {
+            label: entry.value
+            for label, entry in materialization.metadata.items()
+            if isinstance(entry.value, int | float) and not isinstance(entry.value, bool)
+        }
     if not result.success:
         summary.failed_steps.extend(present)
         return

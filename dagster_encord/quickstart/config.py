@@ -5,12 +5,16 @@ No Dagster here: `dagster-encord demo --headless` writes it to a pipeline.yaml f
 """
 
 import os
+from pathlib import Path
 from typing import Any
 
+from dagster_encord.emulator.workflow import DEFAULT_WORKFLOW_TEMPLATE_UUID
 from dagster_encord.errors import DagsterEncordError
 from dagster_encord.quickstart.sample_media import planner_groups
 
 PIPELINE = "demo"
+ONTOLOGY = Path(__file__).with_name("ontology.yaml")
+
 ENV = {
     "domain": "DAGSTER_ENCORD_DEMO_DOMAIN",
     "ssh_key": "DAGSTER_ENCORD_DEMO_SSH_KEY",
@@ -22,7 +26,8 @@ ENV = {
 
 
 def demo_config(*, sensors_running: bool = True) -> dict[str, Any]:
-    """The demo pipeline's configuration: sample bucket -> emulator folder."""
+    """The demo pipeline: sample bucket -> emulator folder -> three datasets by rule -> a
+    workflow project with a small ontology (car and person boxes, a weather classification)."""
     missing = [name for name in ENV.values() if not os.environ.get(name)]
     if missing:
         raise DagsterEncordError(
@@ -44,4 +49,16 @@ def demo_config(*, sensors_running: bool = True) -> dict[str, Any]:
             "run_wait_seconds": 120.0,
         },
         "sensors": {"running": sensors_running, "interval_seconds": 5},
+        "datasets": [
+            {"title": "demo-images", "include": ["images/**", "sequences/**"]},
+            {"title": "demo-video", "include": ["videos/**"]},
+            {"title": "demo-dicom", "include": ["dicom/**"]},
+        ],
+        "project": {
+            "title": "demo-labelling",
+            "ontology": str(ONTOLOGY),
+            # The emulator's built-in template: Annotate -> Review -> Complete.
+            "workflow_template": DEFAULT_WORKFLOW_TEMPLATE_UUID,
+            "datasets": ["demo-images", "demo-video"],
+        },
     }

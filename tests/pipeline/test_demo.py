@@ -28,6 +28,11 @@ def test_headless_demo_registers_every_sample_file(tmp_path: Path) -> None:
     out = result.stdout
     assert "demo: 17 registered of 17 listed, 0 pending" in out
     assert "10 Encord items in folder 'demo-landing'" in out
+    # Three datasets by rule (the sequence's 5 frames and 6 images, 2 videos, 4 DICOM slices)
+    # and a workflow project on two of them: 7 items + 2 videos wait in its first stage.
+    assert "linked [demo-images] 11" in out and "linked [demo-dicom] 4" in out
+    assert "encord_project: " in out and "tasks_annotate_1 9" in out
+    assert "check units_have_label_rows: passed" in out
     assert "check no_duplicate_urls: passed" in out
     assert "sequences/cam_front/frame_0000.png (+4 more files)" in out
     assert "dicom/series_001/slice_001.dcm (+3 more files)" in out
