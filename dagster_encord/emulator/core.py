@@ -26,6 +26,7 @@ class CoreSettings:
     state_path: Path | None = None
     verify_objects: bool = True
     local_root: Path | None = None
+    probe_media: bool = True  # read image headers of reachable objects for width and height
     poll_cap_seconds: float = (
         20.0  # longest hold of a PENDING long poll (SDK read timeout is 180 s)
     )
@@ -47,7 +48,9 @@ class EmulatorCore:
         self.jobs = JobRunner(
             self.state,
             self.faults,
-            JobSettings(self.settings.verify_objects, self.settings.local_root),
+            JobSettings(
+                self.settings.verify_objects, self.settings.local_root, self.settings.probe_media
+            ),
             metadata_check=lambda metadata: check_item_metadata(self.state, metadata),
             workers=self.settings.job_workers,
         )

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID, uuid5
 
 from dagster_encord.emulator.context import Ctx
+from dagster_encord.emulator.groups import child_items
 from dagster_encord.emulator.legacy import (
     LegacyHandler,
     like,
@@ -193,8 +194,11 @@ def _label_row_json(ctx: Ctx, label: LabelRow) -> dict[str, Any]:
         if data_type == "img_group"
         else [item.url or next(iter(item.child_urls), "")]
     )
+    # An image group's frames are items with their own sizes; other rows use the item's.
+    frame_media = {c.url: c.media for c in child_items(ctx.state, item) if c.url is not None}
     units = {}
     for sequence, link in enumerate(frames):
+        media = frame_media.get(link, item.media) if data_type == "img_group" else item.media
         unit_hash = (
             row.data_hash if len(frames) == 1 else str(uuid5(UUID(row.data_hash), str(sequence)))
         )
@@ -206,8 +210,8 @@ def _label_row_json(ctx: Ctx, label: LabelRow) -> dict[str, Any]:
             or "image/jpeg",
             "data_sequence": sequence,
             "data_link": link,
-            "width": item.media.get("width") or 0,
-            "height": item.media.get("height") or 0,
+            "width": media.get("width") or 0,
+            "height": media.get("height") or 0,
             "labels": saved.get("data_unit_labels", {}).get(unit_hash, default_labels),
         }
         if data_type == "audio":  # the SDK reads these from audio data units
