@@ -15,7 +15,9 @@ from dagster_encord.emulator.faults import Counters, FaultPlan
 from dagster_encord.emulator.jobs import JobRunner, JobSettings
 from dagster_encord.emulator.metadata import check_item_metadata
 from dagster_encord.emulator.records import Integration, OrgDoc, new_uuid
+from dagster_encord.emulator.signing import UrlSigner
 from dagster_encord.emulator.state import EmulatorState
+from dagster_encord.emulator.verify import ObjectVerifier
 from dagster_encord.emulator.workflow import build_template, default_template
 
 DEFAULT_USER = "user@example.com"
@@ -55,6 +57,8 @@ class EmulatorCore:
             workers=self.settings.job_workers,
         )
         self.jobs.resume_pending()
+        reader = ObjectVerifier(self.settings.verify_objects, self.settings.local_root)
+        self.signer = UrlSigner(reader.locate)  # signed URLs serve what the verifier reaches
 
     # --- identities ------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from dagster_encord.emulator.records import (
     new_uuid,
     now_iso,
 )
-from dagster_encord.emulator.wire import DATA_TYPES, ApiError, legacy_time
+from dagster_encord.emulator.wire import DATA_TYPES, ApiError, Signer, legacy_time
 from dagster_encord.emulator.workflow import (
     enter_stage,
     event,
@@ -177,7 +177,7 @@ def _uids(values: dict[str, Any]) -> list[str]:
     return [str(u) for u in uids]
 
 
-def _label_row_json(ctx: Ctx, label: LabelRow) -> dict[str, Any]:
+def _label_row_json(ctx: Ctx, label: LabelRow, signer: Signer | None = None) -> dict[str, Any]:
     row = ctx.state.data_rows[label.data_hash]
     dataset = ctx.state.datasets[row.dataset_hash]
     item = ctx.state.items[row.item_uuid]
@@ -209,7 +209,7 @@ def _label_row_json(ctx: Ctx, label: LabelRow) -> dict[str, Any]:
             or item.media.get("mimeType")
             or "image/jpeg",
             "data_sequence": sequence,
-            "data_link": link,
+            "data_link": signer(link) if signer is not None and link else link,
             "width": media.get("width") or 0,
             "height": media.get("height") or 0,
             "labels": saved.get("data_unit_labels", {}).get(unit_hash, default_labels),
@@ -235,8 +235,14 @@ def _label_row_json(ctx: Ctx, label: LabelRow) -> dict[str, Any]:
     }
 
 
+def _signer(ctx: Ctx, values: dict[str, Any]) -> Signer | None:
+    """Signs data links when the request asks for `get_signed_url`."""
+    return ctx.url_signer() if payload_of(values).get("get_signed_url") else None
+
+
 def create_label_rows(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]]:
     branch = payload_of(values).get("branch_name") or "main"
+    signer = _signer(ctx, values)
     with ctx.state.lock:
         project = project_or_403(ctx)
         in_project = {
@@ -257,11 +263,12 @@ def create_label_rows(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]]:
                 labels[(data_hash, branch)] = label
             created.append(label)
         ctx.state.save_many(created)
-        return [_label_row_json(ctx, label) for label in created]
+        return [_label_row_json(ctx, label, signer) for label in created]
 
 
 def get_label_rows(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
     single = isinstance(values.get("uid"), str) and not payload_of(values).get("multi_request")
+    signer = _signer(ctx, values)
     with ctx.state.lock:
         project = project_or_403(ctx)
         result = []
@@ -269,7 +276,8 @@ def get_label_rows(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]] | d
             label = ctx.state.label_rows.get(label_hash)
             if label is None or label.project_hash != project.uuid:
                 raise ApiError(404, f"label row {label_hash} not found in project {project.uuid}")
-            result.append(_filter_features(_label_row_json(ctx, label), payload_of(values)))
+            row = _label_row_json(ctx, label, signer)
+            result.append(_filter_features(row, payload_of(values)))
         return result[0] if single else result
 
 

@@ -123,11 +123,10 @@ def _row_in_dataset(ctx: Ctx, values: dict[str, Any], *, admin: bool = False) ->
 
 def get_data_row(ctx: Ctx, values: dict[str, Any]) -> dict[str, Any]:
     extra = payload_of(values).get("additional_data") or {}
+    signer = ctx.url_signer() if extra.get("signed_url") else None
     with ctx.state.lock:
         row = _row_in_dataset(ctx, values)
-        return data_row_json(
-            ctx.state, row, bool(extra.get("client_metadata")), bool(extra.get("signed_url"))
-        )
+        return data_row_json(ctx.state, row, bool(extra.get("client_metadata")), signer)
 
 
 def save_data_row(ctx: Ctx, values: dict[str, Any]) -> dict[str, Any]:
