@@ -26,7 +26,7 @@ def make_frames(
     group: Item,
     unit: dict[str, Any],
     sizes: dict[str, int],
-    probed: dict[str, dict[str, int]],
+    probed: dict[str, dict[str, Any]],
     stamp: str,
 ) -> list[Item]:
     """New frame items for a just-created group; sets `group.child_uuids` (frame order).

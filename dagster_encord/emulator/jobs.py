@@ -10,8 +10,8 @@ existence, metadata schema), then its good units become storage items in one sta
   nothing; with `upsert_metadata` the existing items get the unit's clientMetadata. Skipped units
   count as done and report the existing item, so a resubmitted chunk can be reconciled.
 - A group's frames become child items (see `groups`).
-- Images the emulator can read get their width and height from the file's header (see `media`);
-  sizes given in the registration JSON win.
+- Images and videos the emulator can read get their width and height (videos: also fps,
+  duration and frame count) from the file's header (see `media`); registration JSON values win.
 Progress is saved at most once a second (and when the job ends). A restarted emulator resumes
 pending jobs after their last saved unit, skipping units whose items the earlier run created.
 """
@@ -31,7 +31,7 @@ from typing import Any
 
 from dagster_encord.emulator.faults import FaultPlan
 from dagster_encord.emulator.groups import make_frames
-from dagster_encord.emulator.media import probe_images, urls_to_probe
+from dagster_encord.emulator.media import probe_objects, urls_to_probe
 from dagster_encord.emulator.records import Item, JobUnits, UploadJob, new_uuid, now_iso
 from dagster_encord.emulator.state import EmulatorState
 from dagster_encord.emulator.verify import ObjectVerifier, extension, format_error
@@ -87,7 +87,7 @@ class UnitCheck:
     error: str | None = None
     urls: list[str] = field(default_factory=list)
     sizes: dict[str, int] = field(default_factory=dict)
-    media: dict[str, dict[str, int]] = field(default_factory=dict)
+    media: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -224,15 +224,14 @@ class JobRunner:
                     url: size for url in unit["urls"] if (size := found[url][1]) is not None
                 }
         if self.settings.probe_media:
-            probed = probe_images(
-                verifier,
-                (
-                    url
-                    for unit, c in zip(batch, checks, strict=True)
-                    if c.ok
-                    for url in urls_to_probe(unit)
-                ),
-            )
+            wanted = {
+                url: kind
+                for unit, check in zip(batch, checks, strict=True)
+                if check.ok
+                for url, kind in urls_to_probe(unit).items()
+            }
+            sizes = {url: size for url in wanted if (size := found[url][1]) is not None}
+            probed = probe_objects(verifier, wanted, sizes)
             for unit, check in zip(batch, checks, strict=True):
                 check.media = {url: probed[url] for url in unit["urls"] if url in probed}
         return checks

@@ -1,22 +1,21 @@
-"""Image sizes from the headers of objects the emulator can reach.
+"""Media sizes from the headers of objects the emulator can reach.
 
-Pillow parses only the header (`Image.open(...).size` decodes no pixels), so the first 64 KiB
-nearly always suffice; a JPEG whose EXIF or ICC segments push its frame header further gets one
-more read of 1 MiB. An object that is not a readable image keeps its size unknown.
-Video headers are not read: an MP4's `moov` box may sit at the end of the file, so sizes would
-need a second read at an offset found first, and a media library.
+Images: Pillow parses only the header (`Image.open(...).size` decodes no pixels), so the first
+64 KiB nearly always suffice; a JPEG whose EXIF or ICC segments push its frame header further
+gets one more read of 1 MiB. Videos: see `video` (PyAV, the `media` extra). An object whose
+header cannot be read keeps its sizes unknown.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from dagster_encord.emulator.objects import read_head
 from dagster_encord.emulator.verify import ObjectVerifier
+from dagster_encord.emulator.video import probe_video
 
 HEAD_BYTES = 64 * 1024
 MORE_BYTES = 1024 * 1024
@@ -46,28 +45,44 @@ def probe_image(where: Path | str) -> dict[str, int]:
     return {} if size is None else dict(zip(SIZE_FIELDS, size, strict=True))
 
 
-def probe_images(verifier: ObjectVerifier, urls: Iterable[str]) -> dict[str, dict[str, int]]:
-    """url -> probed sizes, for the URLs the verifier reaches (read in parallel like it)."""
-    targets = {url: where for url in urls if (where := verifier.locate(url)) is not None}
+def probe_objects(
+    verifier: ObjectVerifier, wanted: dict[str, str], sizes: dict[str, int]
+) -> dict[str, dict[str, Any]]:
+    """url -> what its header tells, for `wanted` (url -> "image" | "video") URLs the verifier
+    reaches, read in parallel like its checks. A video needs its byte size (for seeking)."""
+    targets = [
+        (url, where, kind)
+        for url, kind in wanted.items()
+        if (where := verifier.locate(url)) is not None and (kind == "image" or url in sizes)
+    ]
     if not targets:
         return {}
+
+    def probe(target: tuple[str, Path | str, str]) -> dict[str, Any]:
+        url, where, kind = target
+        return probe_image(where) if kind == "image" else probe_video(where, sizes[url])
+
     with ThreadPoolExecutor(verifier.workers) as pool:
-        probed = dict(zip(targets, pool.map(probe_image, targets.values()), strict=True))
-    return {url: sizes for url, sizes in probed.items() if sizes}
+        found = zip(targets, pool.map(probe, targets), strict=True)
+        return {url: media for (url, _, _), media in found if media}
 
 
-def urls_to_probe(unit: dict[str, Any]) -> list[str]:
-    """The image URLs of a unit whose sizes the registration JSON does not already give."""
-    if unit["itemType"] not in IMAGE_ITEM_TYPES or "fromItems" in unit:
-        return []  # groups made from existing items reuse those items as frames
-    if unit["itemType"] == "image":
-        return [] if _given(unit["media"]) else unit["urls"][:1]
+def urls_to_probe(unit: dict[str, Any]) -> dict[str, str]:
+    """url -> "image" | "video" for the media of a unit whose sizes the registration JSON does
+    not already give."""
+    item_type = unit["itemType"]
+    if item_type == "video":
+        return {} if _given(unit["media"]) else {unit["urls"][0]: "video"}
+    if item_type not in IMAGE_ITEM_TYPES or "fromItems" in unit:
+        return {}  # groups made from existing items reuse those items as frames
+    if item_type == "image":
+        return {} if _given(unit["media"]) else {unit["urls"][0]: "image"}
     frames: list[dict[str, Any]] = unit.get("frames") or []
-    return [
-        url
+    return {
+        url: "image"
         for index, url in enumerate(unit["urls"])
         if not (index < len(frames) and _given(frames[index].get("media") or {}))
-    ]
+    }
 
 
 def _given(media: dict[str, Any]) -> bool:

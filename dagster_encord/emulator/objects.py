@@ -39,27 +39,38 @@ def signed_headers(url: str, headers: dict[str, str]) -> dict[str, str]:
     return dict(request.headers.items())
 
 
-def read_head(where: Path | str, length: int) -> bytes | None:
-    """The object's first `length` bytes (all of it when shorter); None when it cannot be read."""
+def read_range(where: Path | str, start: int, length: int) -> bytes | None:
+    """Up to `length` bytes of the object from offset `start` (fewer at its end); None when it
+    cannot be read."""
     if isinstance(where, Path):
         try:
             with where.open("rb") as file:
+                file.seek(start)
                 return file.read(length)
         except OSError:
             return None
-    headers = signed_headers(where, {"Range": f"bytes=0-{length - 1}"})
+    headers = signed_headers(where, {"Range": f"bytes={start}-{start + length - 1}"})
     try:
         with _session().get(where, headers=headers, stream=True, timeout=30) as response:
-            if response.status_code not in (200, 206):
-                return None
-            head = bytearray()
-            for chunk in response.iter_content(CHUNK):  # a store that ignores Range: stop early
-                head += chunk
-                if len(head) >= length:
+            if response.status_code == 416:  # Range Not Satisfiable: at or past the end
+                return b""
+            if response.status_code not in (200, 206) or (
+                response.status_code == 200 and start > 0
+            ):
+                return None  # a store that ignores Range would send everything from 0
+            data = bytearray()
+            for chunk in response.iter_content(CHUNK):  # stop early if Range was ignored
+                data += chunk
+                if len(data) >= length:
                     break
-            return bytes(head[:length])
+            return bytes(data[:length])
     except requests.RequestException:
         return None
+
+
+def read_head(where: Path | str, length: int) -> bytes | None:
+    """The object's first `length` bytes (all of it when shorter); None when it cannot be read."""
+    return read_range(where, 0, length)
 
 
 def open_stream(
