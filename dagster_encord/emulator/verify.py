@@ -6,7 +6,8 @@
   other test emulators) are checked with S3 ListObjectsV2 per (bucket, directory) when a job has
   many URLs there, else with one single-key listing per URL on a bounded thread pool (moto
   lists anonymously but refuses anonymous HEAD); HEAD is the fallback for stores that do not
-  speak S3. A configured local root maps `bucket/key` to files. Only a definite
+  speak S3. A configured local root maps `bucket/key` to files (never a key with `..`).
+  `locate` says where an object can be read; header reads and signed links use it. Only a definite
   "not found" counts as missing: a store that refuses anonymous reads (Azurite: 403) cannot tell.
   Real-cloud hosts cannot be reached here, so they count as existing.
 """

@@ -19,6 +19,7 @@ from encord.orm.storage import (
 from PIL import Image
 
 from dagster_encord.emulator import EncordEmulator
+from dagster_encord.emulator.verify import ObjectVerifier
 from dagster_encord.quickstart.sample_media import png
 
 
@@ -180,3 +181,10 @@ def test_probing_can_be_turned_off(tmp_path: Path) -> None:
         folder, _ = register(client, integration, {"images": [{"objectUrl": "s3://bucket/x.png"}]})
         (item,) = folder.list_items()
     assert (item.width, item.height, item.file_size) == (None, None, len(png(13, 7, (0, 0, 0))))
+
+
+def test_keys_cannot_reach_outside_the_local_root(tmp_path: Path) -> None:
+    verifier = ObjectVerifier(local_root=tmp_path / "root")
+    assert verifier.locate("s3://bucket/d/x.png") == tmp_path / "root" / "bucket" / "d" / "x.png"
+    assert verifier.locate("s3://bucket/../../etc/passwd") is None
+    assert verifier.locate("s3://bucket/d/%2E%2E/%2E%2E/%2E%2E/etc/passwd") is None
