@@ -3,11 +3,13 @@
 Prints:
 - a 100,000-URL upload job (start + long-poll to DONE), against a 1,000-URL job as the baseline
   (URLs per second at both sizes: the ratio shows the job path scales linearly);
-- a 10,000-URL job whose objects live in moto (existence checked by listing), with moto's
-  request count;
+- a 10,000-URL job whose objects live in moto (existence checked by listing; header reads off),
+  with the emulator's request count;
+- 1,000 PNGs in moto registered with and without reading their headers for width and height
+  (one range request per object);
 - a bulk get and a bundled patch of 1,000 items: one request each, against 1,000 single
   requests as the baseline.
-Usage: python bench/emulator.py [--urls 100000] [--moto-urls 10000]
+Usage: python bench/emulator.py [--urls 100000] [--moto-urls 10000] [--probe-urls 1000]
 """
 
 from __future__ import annotations
@@ -106,6 +108,61 @@ def bench_moto(
         server.stop()
 
 
+def bench_probe(n: int) -> None:
+    import logging
+    import socket
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from dagster_encord.quickstart.sample_media import png
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        )
+        s3.create_bucket(Bucket="bench")
+        body = png(640, 480, (40, 80, 120))
+        with ThreadPoolExecutor(8) as pool:  # setup only, not measured
+            list(
+                pool.map(
+                    lambda i: s3.put_object(Bucket="bench", Key=f"png/{i:05d}.png", Body=body),
+                    range(n),
+                )
+            )
+        urls = [f"{endpoint}/bench/png/{i:05d}.png" for i in range(n)]
+        for probe_media in (False, True):
+            with EncordEmulator(probe_media=probe_media) as emulator:
+                client = EncordUserClient.create_with_ssh_private_key(
+                    emulator.new_ssh_key(), domain=emulator.domain
+                )
+                folder = client.create_storage_folder("png")
+                integration = emulator.add_integration("bench", "s3")
+                started = time.perf_counter()
+                result = upload(folder, integration, urls)
+                seconds = time.perf_counter() - started
+                assert result.units_done_count == n, result
+                sizes = {(i.width, i.height) for i in folder.list_items(page_size=1000)}
+                state = "on" if probe_media else "off"
+                print(
+                    f"upload job, {n:,} PNGs in moto, header reads {state}: {seconds:.2f} s "
+                    f"({n / seconds:,.0f} URLs/s); sizes {sorted(sizes, key=str)}"
+                )
+    finally:
+        server.stop()
+
+
 def report(
     what: str, seconds: float, requests: int, single: str, base: float, base_requests: int
 ) -> None:
@@ -174,8 +231,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--urls", type=int, default=100_000)
     parser.add_argument("--moto-urls", type=int, default=10_000)
+    parser.add_argument("--probe-urls", type=int, default=1_000)
     args = parser.parse_args()
-    with EncordEmulator() as emulator:
+    with EncordEmulator(probe_media=False) as emulator:  # header reads: bench_probe
         client = EncordUserClient.create_with_ssh_private_key(
             emulator.new_ssh_key(), domain=emulator.domain
         )
@@ -184,6 +242,8 @@ def main() -> None:
         bench_bulk(emulator, client, integration)
         if args.moto_urls:
             bench_moto(emulator, client, integration, args.moto_urls)
+    if args.probe_urls:
+        bench_probe(args.probe_urls)
     bench_persisted(args.urls)
 
 

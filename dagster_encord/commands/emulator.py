@@ -38,6 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not check that object URLs on 127.0.0.1 exist",
     )
+    parser.add_argument(
+        "--no-probe-media",
+        action="store_true",
+        help="do not read image headers (first 64 KiB) of reachable objects for width and height",
+    )
 
 
 def read_authorized_keys(path: Path) -> list[str]:
@@ -62,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         verify_objects=not args.no_verify_objects,
         local_root=args.local_root,
+        probe_media=not args.no_probe_media,
     )
     keys = read_authorized_keys(args.authorized_keys) if args.authorized_keys else []
     for number, key in enumerate(keys, start=1):

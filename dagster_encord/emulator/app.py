@@ -30,6 +30,7 @@ from dagster_encord.emulator import (
     routes_projects,
     routes_storage,
     routes_workflow,
+    signing,
     view,
 )
 from dagster_encord.emulator.auth import AuthFailure
@@ -218,5 +219,6 @@ def build_app(core: EmulatorCore) -> Starlette:
     routes.append(Route("/public/user", legacy_endpoint(core, "user"), methods=["POST"]))
     routes.extend(routes_control.routes(core))
     routes.extend(view.routes(core))
+    routes.extend(signing.routes(core.signer, core.counters.hit))
     routes.append(Route("/{path:path}", unrouted_endpoint(core), methods=list(ALL_METHODS)))
     return Starlette(routes=routes)

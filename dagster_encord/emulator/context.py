@@ -32,6 +32,11 @@ class Ctx:
     def state(self) -> EmulatorState:
         return self.core.state
 
+    def url_signer(self) -> Callable[[str], str]:
+        """Signs object URLs; links to objects the emulator serves use the Host it was asked on."""
+        origin = f"http://{self.headers.get('host', '127.0.0.1')}"
+        return lambda url: self.core.signer.sign(url, origin)
+
     def json(self) -> Any:
         if not self.body:
             return None

@@ -15,7 +15,9 @@ from dagster_encord.emulator.faults import Counters, FaultPlan
 from dagster_encord.emulator.jobs import JobRunner, JobSettings
 from dagster_encord.emulator.metadata import check_item_metadata
 from dagster_encord.emulator.records import Integration, OrgDoc, new_uuid
+from dagster_encord.emulator.signing import UrlSigner
 from dagster_encord.emulator.state import EmulatorState
+from dagster_encord.emulator.verify import ObjectVerifier
 from dagster_encord.emulator.workflow import build_template, default_template
 
 DEFAULT_USER = "user@example.com"
@@ -26,6 +28,7 @@ class CoreSettings:
     state_path: Path | None = None
     verify_objects: bool = True
     local_root: Path | None = None
+    probe_media: bool = True  # read image headers of reachable objects for width and height
     poll_cap_seconds: float = (
         20.0  # longest hold of a PENDING long poll (SDK read timeout is 180 s)
     )
@@ -47,11 +50,15 @@ class EmulatorCore:
         self.jobs = JobRunner(
             self.state,
             self.faults,
-            JobSettings(self.settings.verify_objects, self.settings.local_root),
+            JobSettings(
+                self.settings.verify_objects, self.settings.local_root, self.settings.probe_media
+            ),
             metadata_check=lambda metadata: check_item_metadata(self.state, metadata),
             workers=self.settings.job_workers,
         )
         self.jobs.resume_pending()
+        reader = ObjectVerifier(self.settings.verify_objects, self.settings.local_root)
+        self.signer = UrlSigner(reader.locate)  # signed URLs serve what the verifier reaches
 
     # --- identities ------------------------------------------------------------------------
 

@@ -22,8 +22,15 @@ from dagster_encord.emulator.wire import ApiError
 FRAME_TYPES = {"imageGroup": "image", "imageSequence": "image", "dicomSeries": "dicomFile"}
 
 
-def make_frames(group: Item, unit: dict[str, Any], sizes: dict[str, int], stamp: str) -> list[Item]:
-    """New frame items for a just-created group; sets `group.child_uuids` (frame order)."""
+def make_frames(
+    group: Item,
+    unit: dict[str, Any],
+    sizes: dict[str, int],
+    probed: dict[str, dict[str, Any]],
+    stamp: str,
+) -> list[Item]:
+    """New frame items for a just-created group; sets `group.child_uuids` (frame order).
+    `sizes` are file sizes and `probed` header sizes by URL; a frame's imageMetadata wins."""
     if "fromItems" in unit:
         group.child_uuids = list(unit["fromItems"])
         return []
@@ -37,6 +44,7 @@ def make_frames(group: Item, unit: dict[str, Any], sizes: dict[str, int], stamp:
         }
         if url in sizes:
             media["fileSize"] = sizes[url]
+        media.update(probed.get(url, {}))
         media.update(about.get("media") or {})
         frames.append(
             Item(

@@ -10,6 +10,8 @@ existence, metadata schema), then its good units become storage items in one sta
   nothing; with `upsert_metadata` the existing items get the unit's clientMetadata. Skipped units
   count as done and report the existing item, so a resubmitted chunk can be reconciled.
 - A group's frames become child items (see `groups`).
+- Images and videos the emulator can read get their width and height (videos: also fps,
+  duration and frame count) from the file's header (see `media`); registration JSON values win.
 Progress is saved at most once a second (and when the job ends). A restarted emulator resumes
 pending jobs after their last saved unit, skipping units whose items the earlier run created.
 """
@@ -29,6 +31,7 @@ from typing import Any
 
 from dagster_encord.emulator.faults import FaultPlan
 from dagster_encord.emulator.groups import make_frames
+from dagster_encord.emulator.media import probe_objects, urls_to_probe
 from dagster_encord.emulator.records import Item, JobUnits, UploadJob, new_uuid, now_iso
 from dagster_encord.emulator.state import EmulatorState
 from dagster_encord.emulator.verify import ObjectVerifier, extension, format_error
@@ -78,11 +81,13 @@ def storage_location(provider: str | None, url: str) -> str:
 
 @dataclass
 class UnitCheck:
-    """The outcome of checking one unit: an error with its failing URLs, or the object sizes."""
+    """The outcome of checking one unit: an error with its failing URLs, or what was learnt of
+    its objects: sizes in bytes and, for images, the width and height read from the header."""
 
     error: str | None = None
     urls: list[str] = field(default_factory=list)
     sizes: dict[str, int] = field(default_factory=dict)
+    media: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -93,6 +98,7 @@ class UnitCheck:
 class JobSettings:
     verify_objects: bool = True
     local_root: Path | None = None
+    probe_media: bool = True
 
 
 class JobRunner:
@@ -217,6 +223,17 @@ class JobRunner:
                 check.sizes = {
                     url: size for url in unit["urls"] if (size := found[url][1]) is not None
                 }
+        if self.settings.probe_media:
+            wanted = {
+                url: kind
+                for unit, check in zip(batch, checks, strict=True)
+                if check.ok
+                for url, kind in urls_to_probe(unit).items()
+            }
+            sizes = {url: size for url in wanted if (size := found[url][1]) is not None}
+            probed = probe_objects(verifier, wanted, sizes)
+            for unit, check in zip(batch, checks, strict=True):
+                check.media = {url: probed[url] for url in unit["urls"] if url in probed}
         return checks
 
     def _static_check(self, unit: dict[str, Any]) -> UnitCheck:
@@ -266,7 +283,7 @@ class JobRunner:
             stamp = now_iso()
             for unit, check in zip(batch, checks, strict=True):
                 if check.ok:
-                    item = self._register(job, unit, check.sizes, provider, stamp, changed)
+                    item = self._register(job, unit, check, provider, stamp, changed)
                     job.items_with_names.append({"itemUuid": item.uuid, "name": item.name})
                     job.done += 1
             self.state.save_many(changed)
@@ -284,7 +301,7 @@ class JobRunner:
         self,
         job: UploadJob,
         unit: dict[str, Any],
-        sizes: dict[str, int],
+        check: UnitCheck,
         provider: str | None,
         stamp: str,
         changed: list[Item],
@@ -301,12 +318,15 @@ class JobRunner:
                         item.last_edited_at = stamp
                         changed.append(item)
                 return existing[0]
-        media = dict(unit["media"])
+        media = dict(unit["media"])  # the registration JSON's media metadata wins
         if single:
             suffix = extension(urls[0])
             media.setdefault("mimeType", mimetypes.types_map.get(f".{suffix}") if suffix else None)
-            if urls[0] in sizes:
-                media.setdefault("fileSize", sizes[urls[0]])
+            if urls[0] in check.sizes:
+                media.setdefault("fileSize", check.sizes[urls[0]])
+        if single or unit["itemType"] == "imageSequence":  # a sequence is a video of its frames
+            for name, value in check.media.get(urls[0], {}).items():
+                media.setdefault(name, value)
         item = Item(
             uuid=new_uuid(),
             parent=job.folder_uuid,
@@ -323,6 +343,6 @@ class JobRunner:
         )
         changed.append(item)
         if not single:  # a group's frames are items too (child items)
-            changed.extend(make_frames(item, unit, sizes, stamp))
+            changed.extend(make_frames(item, unit, check.sizes, check.media, stamp))
         self.state.index_record("item", item)  # visible to later duplicates in this batch
         return item

@@ -9,7 +9,7 @@ from typing import Any
 
 from dagster_encord.emulator.context import Ctx
 from dagster_encord.emulator.records import Dataset, Project
-from dagster_encord.emulator.wire import ApiError, found_or_403
+from dagster_encord.emulator.wire import ApiError
 
 LegacyHandler = Callable[[Ctx, dict[str, Any]], Any]
 
@@ -34,8 +34,22 @@ def dataset_or_403(ctx: Ctx, *, admin: bool = False) -> Dataset:
     return dataset
 
 
-def project_or_403(ctx: Ctx) -> Project:
-    return found_or_403(ctx.state.projects, resource_id(ctx, "project"), "project")
+def project_for(ctx: Ctx, project_hash: str, *, admin: bool = False) -> Project:
+    """The project if the user has a role on it (`admin`: the admin role), else Encord's 403."""
+    project = ctx.state.projects.get(project_hash)
+    role = project.role_of(ctx.user) if project is not None else None
+    if project is None or role is None:
+        raise ApiError(403, f"project {project_hash} does not exist or you have no access to it")
+    if admin and role != 0:
+        raise ApiError(
+            403, f"user {ctx.user} has role {role} on project {project_hash}; this needs admin (0)"
+        )
+    return project
+
+
+def project_or_403(ctx: Ctx, *, admin: bool = False) -> Project:
+    """The request's project (ResourceID), checked as `project_for` does."""
+    return project_for(ctx, resource_id(ctx, "project"), admin=admin)
 
 
 def payload_of(values: dict[str, Any]) -> dict[str, Any]:

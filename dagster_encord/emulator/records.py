@@ -160,6 +160,15 @@ class Project:
     # Empty for a manual-QA project.
     stages: list[dict[str, str]] = field(default_factory=list)
     workflow_template: str | None = None
+    # user email -> ProjectUserRole (0 admin, 1 annotator, ... 5 viewer); empty (projects saved
+    # before roles): every user is admin.
+    user_roles: dict[str, int] = field(default_factory=dict)
+
+    def role_of(self, user: str) -> int | None:
+        """The user's role on this project, None when it is not visible to them."""
+        if not self.user_roles:
+            return 0
+        return self.user_roles.get(user)
 
 
 @dataclass

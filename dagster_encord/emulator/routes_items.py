@@ -75,22 +75,22 @@ def list_items(ctx: Ctx) -> dict[str, Any]:
         recursive = bool(ctx.q_bool("isRecursive", False))
         folders = ctx.state.subtree(folder.uuid) if recursive else [folder.uuid]
         uuids = _listing(ctx, folders)
-        sign = bool(ctx.q_bool("signUrls", False))
+        signer = ctx.url_signer() if ctx.q_bool("signUrls", False) else None
         metadata = bool(ctx.q_bool("includeClientMetadata", True))
-        return ctx.page(uuids, lambda u: item_json(ctx.state.items[u], sign, metadata))
+        return ctx.page(uuids, lambda u: item_json(ctx.state.items[u], signer, metadata))
 
 
 def search_items(ctx: Ctx) -> dict[str, Any]:
     with ctx.state.lock:
         uuids = _listing(ctx, list(ctx.state.folders))
-        sign = bool(ctx.q_bool("signUrls", False))
-        return ctx.page(uuids, lambda u: item_json(ctx.state.items[u], sign))
+        signer = ctx.url_signer() if ctx.q_bool("signUrls", False) else None
+        return ctx.page(uuids, lambda u: item_json(ctx.state.items[u], signer))
 
 
 def get_item(ctx: Ctx) -> dict[str, Any]:
     with ctx.state.lock:
         item = item_or_403(ctx, ctx.path_params["item_uuid"])
-        return item_json(item, bool(ctx.q_bool("signUrl", False)))
+        return item_json(item, ctx.url_signer() if ctx.q_bool("signUrl", False) else None)
 
 
 def get_items_bulk(ctx: Ctx) -> dict[str, Any]:
@@ -98,9 +98,9 @@ def get_items_bulk(ctx: Ctx) -> dict[str, Any]:
     uuids = body.get("itemUuids")
     if not isinstance(uuids, list):
         raise ApiError(400, "itemUuids must be a list of item uuids")
-    sign = bool(body.get("signUrls", False))
+    signer = ctx.url_signer() if body.get("signUrls") else None
     with ctx.state.lock:
-        return {"results": [item_json(item_or_403(ctx, str(u)), sign) for u in uuids]}
+        return {"results": [item_json(item_or_403(ctx, str(u)), signer) for u in uuids]}
 
 
 def get_child_items(ctx: Ctx) -> dict[str, Any]:
@@ -110,8 +110,9 @@ def get_child_items(ctx: Ctx) -> dict[str, Any]:
         item = item_or_403(ctx, ctx.path_params["item_uuid"])
         if item.parent != folder.uuid:
             raise ApiError(400, f"item {item.uuid} is not in folder {folder.uuid}")
-        sign = bool(ctx.q_bool("signUrls", False))
-        return {"results": [item_json(child, sign) for child in child_items(ctx.state, item)]}
+        signer = ctx.url_signer() if ctx.q_bool("signUrls", False) else None
+        children = child_items(ctx.state, item)
+        return {"results": [item_json(child, signer) for child in children]}
 
 
 def item_summary(ctx: Ctx) -> dict[str, Any]:

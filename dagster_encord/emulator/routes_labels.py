@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID, uuid5
 
 from dagster_encord.emulator.context import Ctx
+from dagster_encord.emulator.groups import child_items
 from dagster_encord.emulator.legacy import (
     LegacyHandler,
     like,
@@ -28,7 +29,7 @@ from dagster_encord.emulator.records import (
     new_uuid,
     now_iso,
 )
-from dagster_encord.emulator.wire import DATA_TYPES, ApiError, legacy_time
+from dagster_encord.emulator.wire import DATA_TYPES, ApiError, Signer, legacy_time
 from dagster_encord.emulator.workflow import (
     enter_stage,
     event,
@@ -176,7 +177,7 @@ def _uids(values: dict[str, Any]) -> list[str]:
     return [str(u) for u in uids]
 
 
-def _label_row_json(ctx: Ctx, label: LabelRow) -> dict[str, Any]:
+def _label_row_json(ctx: Ctx, label: LabelRow, signer: Signer | None = None) -> dict[str, Any]:
     row = ctx.state.data_rows[label.data_hash]
     dataset = ctx.state.datasets[row.dataset_hash]
     item = ctx.state.items[row.item_uuid]
@@ -193,8 +194,11 @@ def _label_row_json(ctx: Ctx, label: LabelRow) -> dict[str, Any]:
         if data_type == "img_group"
         else [item.url or next(iter(item.child_urls), "")]
     )
+    # An image group's frames are items with their own sizes; other rows use the item's.
+    frame_media = {c.url: c.media for c in child_items(ctx.state, item) if c.url is not None}
     units = {}
     for sequence, link in enumerate(frames):
+        media = frame_media.get(link, item.media) if data_type == "img_group" else item.media
         unit_hash = (
             row.data_hash if len(frames) == 1 else str(uuid5(UUID(row.data_hash), str(sequence)))
         )
@@ -205,9 +209,9 @@ def _label_row_json(ctx: Ctx, label: LabelRow) -> dict[str, Any]:
             or item.media.get("mimeType")
             or "image/jpeg",
             "data_sequence": sequence,
-            "data_link": link,
-            "width": item.media.get("width") or 0,
-            "height": item.media.get("height") or 0,
+            "data_link": signer(link) if signer is not None and link else link,
+            "width": media.get("width") or 0,
+            "height": media.get("height") or 0,
             "labels": saved.get("data_unit_labels", {}).get(unit_hash, default_labels),
         }
         if data_type == "audio":  # the SDK reads these from audio data units
@@ -231,8 +235,14 @@ def _label_row_json(ctx: Ctx, label: LabelRow) -> dict[str, Any]:
     }
 
 
+def _signer(ctx: Ctx, values: dict[str, Any]) -> Signer | None:
+    """Signs data links when the request asks for `get_signed_url`."""
+    return ctx.url_signer() if payload_of(values).get("get_signed_url") else None
+
+
 def create_label_rows(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]]:
     branch = payload_of(values).get("branch_name") or "main"
+    signer = _signer(ctx, values)
     with ctx.state.lock:
         project = project_or_403(ctx)
         in_project = {
@@ -253,11 +263,12 @@ def create_label_rows(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]]:
                 labels[(data_hash, branch)] = label
             created.append(label)
         ctx.state.save_many(created)
-        return [_label_row_json(ctx, label) for label in created]
+        return [_label_row_json(ctx, label, signer) for label in created]
 
 
 def get_label_rows(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
     single = isinstance(values.get("uid"), str) and not payload_of(values).get("multi_request")
+    signer = _signer(ctx, values)
     with ctx.state.lock:
         project = project_or_403(ctx)
         result = []
@@ -265,7 +276,8 @@ def get_label_rows(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]] | d
             label = ctx.state.label_rows.get(label_hash)
             if label is None or label.project_hash != project.uuid:
                 raise ApiError(404, f"label row {label_hash} not found in project {project.uuid}")
-            result.append(_filter_features(_label_row_json(ctx, label), payload_of(values)))
+            row = _label_row_json(ctx, label, signer)
+            result.append(_filter_features(row, payload_of(values)))
         return result[0] if single else result
 
 

@@ -123,11 +123,10 @@ def _row_in_dataset(ctx: Ctx, values: dict[str, Any], *, admin: bool = False) ->
 
 def get_data_row(ctx: Ctx, values: dict[str, Any]) -> dict[str, Any]:
     extra = payload_of(values).get("additional_data") or {}
+    signer = ctx.url_signer() if extra.get("signed_url") else None
     with ctx.state.lock:
         row = _row_in_dataset(ctx, values)
-        return data_row_json(
-            ctx.state, row, bool(extra.get("client_metadata")), bool(extra.get("signed_url"))
-        )
+        return data_row_json(ctx.state, row, bool(extra.get("client_metadata")), signer)
 
 
 def save_data_row(ctx: Ctx, values: dict[str, Any]) -> dict[str, Any]:
@@ -246,6 +245,7 @@ def create_project(ctx: Ctx, values: dict[str, Any]) -> str:
             str(payload.get("workflow_type") or "manual"),
             stages=[dict(stage) for stage in template.stages] if template else [],
             workflow_template=template.uuid if template else None,
+            user_roles={ctx.user: 0},
         )
         ctx.state.save(project)
         sync_project_tasks(ctx.state, project)
@@ -255,7 +255,7 @@ def create_project(ctx: Ctx, values: dict[str, Any]) -> str:
 def add_project_datasets(ctx: Ctx, values: dict[str, Any]) -> bool:
     hashes = payload_of(values).get("dataset_hashes") or []
     with ctx.state.lock:
-        project = project_or_403(ctx)
+        project = project_or_403(ctx, admin=True)
         for dataset_hash in hashes:
             found_or_403(ctx.state.datasets, dataset_hash, "dataset")
             if dataset_hash not in project.dataset_hashes:
@@ -270,12 +270,35 @@ def remove_project_datasets(ctx: Ctx, values: dict[str, Any]) -> bool:
     uid = values.get("uid") or []
     hashes = set([uid] if isinstance(uid, str) else uid)
     with ctx.state.lock:
-        project = project_or_403(ctx)
+        project = project_or_403(ctx, admin=True)
         project.dataset_hashes = [h for h in project.dataset_hashes if h not in hashes]
         project.last_edited_at = now_iso()
         ctx.state.save(project)
         sync_project_tasks(ctx.state, project)
     return True
+
+
+def add_project_users(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """`project.add_users(emails, role)`: admins give users a role; a user who already has one
+    keeps it (and it is what is returned), as on Encord."""
+    payload = payload_of(values)
+    emails = payload.get("user_emails")
+    role = payload.get("user_role")
+    if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
+        raise ApiError(400, "payload.user_emails must be a list of emails")
+    if not isinstance(role, int) or not 0 <= role <= 5:
+        raise ApiError(400, "payload.user_role must be a ProjectUserRole from 0 (admin) to 5")
+    with ctx.state.lock:
+        project = project_or_403(ctx, admin=True)
+        if not project.user_roles:
+            project.user_roles = {ctx.user: 0}
+        for email in emails:
+            project.user_roles.setdefault(email, role)
+        ctx.state.save(project)
+        return [
+            {"user_email": e, "user_role": project.user_roles[e], "project_hash": project.uuid}
+            for e in emails
+        ]
 
 
 HANDLERS: dict[tuple[str, str, str], LegacyHandler] = {
@@ -289,4 +312,5 @@ HANDLERS: dict[tuple[str, str, str], LegacyHandler] = {
     ("user", "project", "POST"): create_project,
     ("resource", "projectdataset", "POST"): add_project_datasets,
     ("resource", "projectdataset", "DELETE"): remove_project_datasets,
+    ("resource", "projectusers", "POST"): add_project_users,
 }

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from dagster_encord.emulator.context import Ctx
-from dagster_encord.emulator.legacy import like
+from dagster_encord.emulator.legacy import like, project_for
 from dagster_encord.emulator.records import Dataset, Folder, Ontology, Project, new_uuid, now_iso
-from dagster_encord.emulator.wire import OWNER, ApiError, found_or_403
+from dagster_encord.emulator.wire import OWNER, ApiError
 
 
 def create_dataset(ctx: Ctx) -> dict[str, Any]:
@@ -72,7 +72,7 @@ def project_json(ctx: Ctx, project: Project) -> dict[str, Any]:
         "lastEditedAt": project.last_edited_at,
         "ontologyHash": project.ontology_hash,
         "editorOntology": ontology.editor if ontology else {},
-        "userRole": 0,
+        "userRole": project.role_of(ctx.user),
     }
     if project.stages:
         body["workflow"] = {"stages": [dict(stage) for stage in project.stages]}
@@ -80,7 +80,7 @@ def project_json(ctx: Ctx, project: Project) -> dict[str, Any]:
 
 
 def project_or_403(ctx: Ctx, project_hash: str) -> Project:
-    return found_or_403(ctx.state.projects, project_hash, "project")
+    return project_for(ctx, project_hash)
 
 
 def get_project(ctx: Ctx) -> dict[str, Any]:
@@ -101,7 +101,11 @@ def list_projects(ctx: Ctx) -> dict[str, Any]:
     matches = _title_filter(ctx)
     with ctx.state.lock:
         projects = sorted(
-            (p for p in ctx.state.projects.values() if matches(p.title)),
+            (
+                p
+                for p in ctx.state.projects.values()
+                if p.role_of(ctx.user) is not None and matches(p.title)
+            ),
             key=lambda p: p.created_at,
         )
         return ctx.page(projects, lambda p: project_json(ctx, p))
@@ -119,6 +123,21 @@ def project_datasets(ctx: Ctx) -> dict[str, Any]:
                 for d in datasets
             ]
         }
+
+
+def remove_project_users(ctx: Ctx) -> dict[str, Any]:
+    """`project.remove_users(emails)`: admins take roles away; emails without one are ignored."""
+    emails = ctx.json_object({"userEmails"}).get("userEmails")
+    if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
+        raise ApiError(400, "userEmails must be a list of emails")
+    with ctx.state.lock:
+        project = project_for(ctx, ctx.path_params["project_hash"], admin=True)
+        if not project.user_roles:
+            project.user_roles = {ctx.user: 0}
+        for email in emails:
+            project.user_roles.pop(email, None)
+        ctx.state.save(project)
+    return {}
 
 
 def ontology_json(ontology: Ontology) -> dict[str, Any]:
@@ -194,6 +213,7 @@ ROUTES = [
     ("GET", "/v2/public/projects", list_projects),
     ("GET", "/v2/public/projects/{project_hash}", get_project),
     ("GET", "/v2/public/projects/{project_hash}/datasets", project_datasets),
+    ("POST", "/v2/public/projects/{project_hash}/users/bulk-delete", remove_project_users),
     ("GET", "/v2/public/ontologies", list_ontologies),
     ("POST", "/v2/public/ontologies", create_ontology),
     ("GET", "/v2/public/ontologies/{ontology_hash}", get_ontology),

@@ -12,7 +12,7 @@ from dagster_encord.emulator.context import Ctx
 from dagster_encord.emulator.legacy import parse_time
 from dagster_encord.emulator.records import Project, Task, TaskEvent
 from dagster_encord.emulator.routes_projects import project_or_403
-from dagster_encord.emulator.wire import ApiError, found_or_403
+from dagster_encord.emulator.wire import ApiError
 from dagster_encord.emulator.workflow import (
     MOVE_LIMIT,
     enter_stage,
@@ -223,7 +223,7 @@ def list_task_actions(ctx: Ctx) -> dict[str, Any]:
     stages = set(ctx.q_list("workflowStageUuids"))
     data_units = set(ctx.q_list("dataUnitUuids"))
     with ctx.state.lock:
-        project = found_or_403(ctx.state.projects, ctx.query.get("projectUuid") or "", "project")
+        project = project_or_403(ctx, ctx.query.get("projectUuid") or "")
         events = []
         for e in ctx.state.task_events.values():
             stamp = parse_time(e.timestamp)

@@ -37,6 +37,7 @@ class EncordEmulator:
         *,
         verify_objects: bool = True,
         local_root: str | Path | None = None,
+        probe_media: bool = True,
         poll_cap_seconds: float = 20.0,
     ) -> None:
         self.core = EmulatorCore(
@@ -44,6 +45,7 @@ class EncordEmulator:
                 state_path=Path(state_path) if state_path is not None else None,
                 verify_objects=verify_objects,
                 local_root=Path(local_root) if local_root is not None else None,
+                probe_media=probe_media,
                 poll_cap_seconds=poll_cap_seconds,
             )
         )

@@ -6,7 +6,8 @@
   other test emulators) are checked with S3 ListObjectsV2 per (bucket, directory) when a job has
   many URLs there, else with one single-key listing per URL on a bounded thread pool (moto
   lists anonymously but refuses anonymous HEAD); HEAD is the fallback for stores that do not
-  speak S3. A configured local root maps `bucket/key` to files. Only a definite
+  speak S3. A configured local root maps `bucket/key` to files (never a key with `..`).
+  `locate` says where an object can be read; header reads and signed links use it. Only a definite
   "not found" counts as missing: a store that refuses anonymous reads (Azurite: 403) cannot tell.
   Real-cloud hosts cannot be reached here, so they count as existing.
 """
@@ -93,29 +94,39 @@ class ObjectVerifier:
     workers: int = 16
     _listings: dict[tuple[str, str, str], dict[str, int] | None] = field(default_factory=dict)
 
+    def locate(self, url: str) -> Path | str | None:
+        """Where the emulator can read `url`: its file under the local root, the URL itself on a
+        loopback store, or None (checking is off, or a real-cloud host it cannot reach)."""
+        if not self.enabled or (self.local_root is None and not _maybe_local(url)):
+            return None
+        location = bucket_and_key(url)
+        if location is None:
+            return None
+        parsed = urlparse(url)
+        if (parsed.hostname or "") in LOCAL_HOSTS:
+            return url if parsed.scheme in ("http", "https") else None
+        if self.local_root is None:
+            return None
+        bucket, key = location
+        if bucket in ("", ".", "..") or ".." in key.split("/"):
+            return None  # `../../etc/passwd` must not reach outside the root
+        return self.local_root / bucket / key
+
     def check(self, urls: Iterable[str]) -> dict[str, tuple[str | None, int | None]]:
         """url -> (error or None, size in bytes when known)."""
         results: dict[str, tuple[str | None, int | None]] = {}
         remote: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
         for url in urls:
-            if not self.enabled or (self.local_root is None and not _maybe_local(url)):
-                results[url] = (None, None)  # a real-cloud host: unreachable from here
-                continue
-            location = bucket_and_key(url)
-            host = urlparse(url).hostname or ""
-            if self.local_root is not None and location is not None and host not in LOCAL_HOSTS:
-                results[url] = self._check_local(*location)
-            elif (
-                host in LOCAL_HOSTS
-                and location is not None
-                and urlparse(url).scheme in ("http", "https")
-            ):
-                origin = f"{urlparse(url).scheme}://{urlparse(url).netloc}"
-                bucket, key = location
-                directory = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
-                remote[(origin, bucket, directory)].append((url, key))
+            where = self.locate(url)
+            if where is None:
+                results[url] = (None, None)  # cannot be reached from here: not an error
+            elif isinstance(where, Path):
+                results[url] = (None, where.stat().st_size) if where.is_file() else (MISSING, None)
             else:
-                results[url] = (None, None)
+                parsed = urlparse(url)
+                bucket, key = bucket_and_key(url) or ("", "")
+                directory = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
+                remote[(f"{parsed.scheme}://{parsed.netloc}", bucket, directory)].append((url, key))
         singles: list[tuple[str, str, str, str]] = []  # (url, origin, bucket, key)
         for (origin, bucket, directory), entries in remote.items():
             if len(entries) < LIST_THRESHOLD:
@@ -147,11 +158,6 @@ class ObjectVerifier:
             return _head(url)
         size = listing.get(key)
         return (MISSING, None) if size is None else (None, size)
-
-    def _check_local(self, bucket: str, key: str) -> tuple[str | None, int | None]:
-        assert self.local_root is not None
-        path = self.local_root / bucket / key
-        return (None, path.stat().st_size) if path.is_file() else (MISSING, None)
 
     def _list(self, origin: str, bucket: str, directory: str) -> dict[str, int] | None:
         cache_key = (origin, bucket, directory)

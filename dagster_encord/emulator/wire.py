@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import orjson
@@ -13,6 +13,7 @@ from dagster_encord.emulator.records import DataRow, Dataset, Folder, Item, Uplo
 from dagster_encord.emulator.state import EmulatorState
 
 OWNER = "user@example.com"
+Signer = Callable[[str], str]  # object URL -> signed URL
 MEDIA_FIELDS = (
     "fileSize",
     "mimeType",
@@ -120,7 +121,10 @@ def folder_json(state: EmulatorState, folder: Folder) -> dict[str, Any]:
     }
 
 
-def item_json(item: Item, sign_url: bool = False, include_metadata: bool = True) -> dict[str, Any]:
+def item_json(
+    item: Item, signer: Signer | None = None, include_metadata: bool = True
+) -> dict[str, Any]:
+    """`signer` (when the request asks for signed URLs) turns the object URL into a signed one."""
     body: dict[str, Any] = {
         "uuid": item.uuid,
         "parent": item.parent,
@@ -134,7 +138,7 @@ def item_json(item: Item, sign_url: bool = False, include_metadata: bool = True)
         "storageLocation": item.storage_location,
         "integrationHash": item.integration_hash,
         "url": item.url,
-        "signedUrl": item.url if sign_url and item.url is not None else None,
+        "signedUrl": signer(item.url) if signer is not None and item.url is not None else None,
         "description": item.description,
         "isTombstone": False,
         "isPlaceholder": False,
@@ -167,7 +171,7 @@ def legacy_time(iso: str) -> str:
 
 
 def data_row_json(
-    state: EmulatorState, row: DataRow, client_metadata: bool = False, signed_url: bool = False
+    state: EmulatorState, row: DataRow, client_metadata: bool = False, signer: Signer | None = None
 ) -> dict[str, Any]:
     item = state.items.get(row.item_uuid)
     media = item.media if item else {}
@@ -189,8 +193,8 @@ def data_row_json(
     }
     if client_metadata and item is not None:
         body["client_metadata"] = item.client_metadata
-    if signed_url and item is not None:
-        body["signed_url"] = item.url
+    if signer is not None and item is not None and item.url is not None:
+        body["signed_url"] = signer(item.url)
     return body
 
 
