@@ -13,13 +13,14 @@ from typing import Any
 
 import dagster as dg
 
-from dagster_encord.dagster.naming import PipelineNames
+from dagster_encord.dagster.naming import PipelineNames, dataset_link
 from dagster_encord.pipeline import IngestionSettings
 from dagster_encord.pipeline.dataset_sync import DatasetSyncReport, sync_datasets
 
 
-def datasets_metadata(report: DatasetSyncReport) -> dict[str, Any]:
-    """Numeric materialization metadata: totals, then per dataset (keys name the title)."""
+def datasets_metadata(report: DatasetSyncReport, domain: str) -> dict[str, Any]:
+    """Numeric materialization metadata: totals, then per dataset (keys name the title), and a
+    link a person can open to each dataset."""
     metadata: dict[str, Any] = {
         "files_linked": sum(report.linked.values()),
         "files_unlinked": sum(report.unlinked.values()),
@@ -36,6 +37,9 @@ def datasets_metadata(report: DatasetSyncReport) -> dict[str, Any]:
         metadata[f"linked [{title}]"] = report.linked[title]
         metadata[f"unlinked [{title}]"] = report.unlinked[title]
         metadata[f"files in [{title}]"] = report.in_dataset[title]
+        metadata[f"dataset [{title}]"] = dg.MetadataValue.url(
+            dataset_link(domain, report.datasets[title])
+        )
     return metadata
 
 
@@ -54,9 +58,8 @@ def build_datasets_asset(
         kinds={"encord"},
     )
     def encord_datasets(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        report = sync_datasets(
-            names.client(context.resources), names.ledger(context.resources, settings), settings
-        )
+        client = names.client(context.resources)
+        report = sync_datasets(client, names.ledger(context.resources, settings), settings)
         if report.created:
             context.log.info(f"created datasets {', '.join(report.created)}")
         if report.healed:
@@ -69,6 +72,6 @@ def build_datasets_asset(
         kept = sum(report.kept.values())
         if kept:
             context.log.info(f"{kept} files deleted from the bucket stay linked (on_delete: keep)")
-        return dg.MaterializeResult(metadata=datasets_metadata(report))
+        return dg.MaterializeResult(metadata=datasets_metadata(report, client.domain))
 
     return encord_datasets

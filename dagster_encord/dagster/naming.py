@@ -100,6 +100,11 @@ def folder_link(domain: str, folder_uuid: str) -> str:
     return _link(domain, f"index/folders/{folder_uuid}", f"folders/{folder_uuid}")
 
 
+def dataset_link(domain: str, dataset_hash: str) -> str:
+    """A link to the dataset, as `folder_link` does for folders."""
+    return _link(domain, f"datasets/view/{dataset_hash}", f"datasets/{dataset_hash}")
+
+
 def project_link(domain: str, project_hash: str) -> str:
     """A link to the project, as `folder_link` does for folders."""
     return _link(domain, f"projects/view/{project_hash}/summary", f"projects/{project_hash}")

@@ -9,6 +9,7 @@ between the call and the record would.
 from __future__ import annotations
 
 import json
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,11 @@ def test_files_are_linked_by_rule_and_a_rerun_writes_nothing(
     assert metadata["files_linked"] == 2 and metadata["datasets_created"] == 2
     assert metadata["linked [cams-train]"] == 1 and metadata["files in [cams-val]"] == 1
     assert metadata["encord_writes"] == 4  # two datasets created, one link call each
+    (train,) = user.get_datasets(title_eq="cams-train")
+    link = metadata["dataset [cams-train]"]
+    assert link == f"{harness.emulator.domain}/view/datasets/{train['dataset'].dataset_hash}"
+    with urllib.request.urlopen(link, timeout=30) as page:  # a person can open it
+        assert "1 data rows" in page.read().decode()
 
     harness.emulator.reset_counters()
     again = _run(harness, **options)

@@ -210,3 +210,45 @@ def test_the_project_follows_the_datasets_asset_when_the_pipeline_has_one(
     )
     parents = defs.resolve_asset_graph().get(harness.names.key("encord_project")).parent_keys
     assert parents == {harness.names.key("registered_files"), datasets_key}
+
+
+def test_a_user_without_the_admin_role_gets_a_clear_error(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from encord.orm.dataset import DatasetUserRole
+    from encord.utilities.project_user import ProjectUserRole
+
+    owner = user_client(harness)
+    hashes = register_into_datasets(harness, owner)
+    ontology = tmp_path / "ontology.yaml"
+    ontology.write_text(ONTOLOGY)
+    section = project_section(ontology, datasets=["cams-train"])
+    assert run(harness, project=section).ok
+    # A second user: admin of both datasets, only an annotator on the project.
+    other = "annotator@example.com"
+    monkeypatch.setenv("SECOND_USER_KEY", harness.emulator.new_ssh_key(user=other))
+    for dataset_hash in hashes.values():
+        owner.get_dataset(dataset_hash).add_users([other], DatasetUserRole.ADMIN)
+    (project,) = owner.list_projects(title_eq="cams-labelling")
+    owner.get_project(project.project_hash).add_users([other], ProjectUserRole.ANNOTATOR)
+    summary = run(
+        harness,
+        encord={"ssh_private_key_env": "SECOND_USER_KEY"},
+        project=project_section(ontology),  # attaching cams-val needs the admin role
+    )
+    assert summary.failed_steps == ["encord_project"]
+    failures = [
+        event.dagster_event.step_failure_data.error.to_string()
+        for run_record in harness.instance.get_runs()
+        for event in harness.instance.all_logs(
+            run_record.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
+        )
+        if event.dagster_event is not None
+    ]
+    assert len(failures) == 1
+    assert (
+        "attaching 1 datasets to project 'cams-labelling': not found or not visible to this user"
+        in failures[0]
+    )
+    assert "that the key's user has access" in failures[0]
+    assert os.environ["SECOND_USER_KEY"].splitlines()[1] not in failures[0]
