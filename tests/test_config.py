@@ -58,7 +58,7 @@ BAD_INPUTS = [
         id="missing-required",
     ),
     pytest.param(
-        _with("encord.ssh_private_key_env", f"-----BEGIN OPENSSH PRIVATE KEY-----\n{SECRET}"),
+        _with("encord.ssh_private_key_env", f"{SECRET}\n{SECRET}"),  # a pasted value, not a name
         "encord.ssh_private_key_env: expected the NAME of an environment variable",
         id="literal-key",
     ),

@@ -16,13 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from dagster_encord.encord_client.calls import SdkCalls
 from dagster_encord.encord_client.sdk_errors import translate_sdk_error
 from dagster_encord.errors import EncordAmbiguousError, EncordError, EncordPermissionError
 
 if TYPE_CHECKING:
     from encord.dataset import Dataset
-    from encord.storage import StorageFolder
-    from encord.user_client import EncordUserClient
 
 BATCH_LIMIT = 1000  # uuids per link, unlink or delete request
 LINK_ATTEMPTS = 3
@@ -54,14 +53,10 @@ def check_batch(what: str, uuids: Sequence[str]) -> None:
         raise ValueError(f"{what}: {len(uuids)} uuids in one request; send at most {BATCH_LIMIT}")
 
 
-class DatasetCalls:
+class DatasetCalls(SdkCalls):
     """The dataset calls of `EncordClient` (which holds the SDK client and its caches)."""
 
-    _user_client: EncordUserClient
     _sdk_datasets: dict[str, Dataset]
-
-    def _folder(self, folder: str) -> StorageFolder:
-        raise NotImplementedError  # EncordClient resolves and caches folders
 
     def find_dataset(self, title: str) -> DatasetRef | None:
         """The dataset with exactly this title, None when the user sees none (one request)."""

@@ -12,12 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from dagster_encord.encord_client.calls import SdkCalls
 from dagster_encord.encord_client.sdk_errors import translate_sdk_error
 from dagster_encord.errors import SchemaError
 
 if TYPE_CHECKING:
     from encord.metadata_schema import MetadataSchema
-    from encord.user_client import EncordUserClient
 
 
 class SchemaEdit(Protocol):
@@ -50,10 +50,8 @@ class LoadedSchema:
     _sdk_schema: Any = field(default=None, repr=False, compare=False)
 
 
-class MetadataSchemaCalls:
+class MetadataSchemaCalls(SdkCalls):
     """The metadata-schema calls of `EncordClient` (which holds the SDK client)."""
-
-    _user_client: EncordUserClient
 
     def load_metadata_schema(self) -> LoadedSchema:
         """The organisation's metadata schema (one request)."""

@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dagster_encord.encord_client.calls import SdkCalls
 from dagster_encord.encord_client.sdk_errors import translate_sdk_error
 from dagster_encord.errors import EncordError, EncordNotFoundError
 
 if TYPE_CHECKING:
     from encord.objects import OntologyStructure
     from encord.ontology import Ontology
-    from encord.user_client import EncordUserClient
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,8 @@ def sdk_structure(structure: Mapping[str, Any], doing: str) -> OntologyStructure
         raise EncordError(f"{doing}: the SDK refuses the ontology structure ({error})") from None
 
 
-class OntologyCalls:
+class OntologyCalls(SdkCalls):
     """The ontology calls of `EncordClient` (which holds the SDK client)."""
-
-    _user_client: EncordUserClient
 
     def get_ontology(self, ontology_hash: str) -> OntologyRef:
         """One ontology by hash (one request)."""

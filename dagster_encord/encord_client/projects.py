@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dagster_encord.encord_client.calls import SdkCalls
 from dagster_encord.encord_client.sdk_errors import translate_sdk_error
 from dagster_encord.errors import EncordError, EncordNotFoundError
 
 if TYPE_CHECKING:
     from encord.project import Project
-    from encord.user_client import EncordUserClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +75,11 @@ def _project_ref(project: Project) -> ProjectRef:
     )
 
 
-class ProjectCalls:
+class ProjectCalls(SdkCalls):
     """The project calls of `EncordClient` (which holds the SDK client and `_sdk_projects`, the
     projects read so far by hash: a project's title, ontology and workflow never change under
     us, and the SDK refetches it after attaching or detaching datasets)."""
 
-    _user_client: EncordUserClient
     _sdk_projects: dict[str, Any]
 
     # --- projects ------------------------------------------------------------------------------

@@ -14,11 +14,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dagster_encord.encord_client.calls import SdkCalls
 from dagster_encord.encord_client.sdk_errors import translate_sdk_error
 
 if TYPE_CHECKING:
-    from encord.storage import StorageFolder, StorageItem
-    from encord.user_client import EncordUserClient
+    from encord.storage import StorageItem
 
 READ_BATCH_SIZE = 5000  # uuids per bulk read request
 PATCH_BATCH_LIMIT = 1000  # Encord's bundle limit for storage item patches
@@ -88,13 +88,8 @@ def _stored(item: StorageItem) -> StoredItem:
     )
 
 
-class StorageCalls:
+class StorageCalls(SdkCalls):
     """The storage-item calls of `EncordClient` (which holds the SDK client and the folders)."""
-
-    _user_client: EncordUserClient
-
-    def _folder(self, folder: str) -> StorageFolder:
-        raise NotImplementedError  # EncordClient resolves and caches folders
 
     # --- folders -------------------------------------------------------------------------------
 

@@ -107,7 +107,7 @@ def test_literal_secrets_are_refused_without_being_repeated(harness: Harness) ->
         harness.config(ledger={"url": f"postgresql://dagster:{secret}@db/ledger"}),
         harness.config(source={"url": f"https://a.blob.core.windows.net/c?sv=1&sig={secret}"}),
         harness.config(source={"options": {"sas_token": secret}}),
-        harness.config(encord={"ssh_private_key_env": f"-----BEGIN KEY-----{secret}"}),
+        harness.config(encord={"ssh_private_key_env": f"{secret}\n{secret}"}),
         harness.config(encord={"domain": f"https://user:{secret}@api.encord.com"}),
     ]
     for attempt in attempts:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
+from encord import EncordUserClient
 
-from dagster_encord.encord_client.client import EncordClient
 from dagster_encord.ledger import ChunkState, FileState, Ledger
 from dagster_encord.quickstart.sample_media import png
 from tests.pipeline.harness import KEY_ENV, Harness
@@ -229,12 +230,12 @@ def test_job_status_with_an_unreadable_cursor_polls_as_usual(
     assert result.cursor == '{"v":1}'
 
 
-def _wait_until_jobs_finish(harness: Harness, ledger: Ledger, timeout: float = 60.0) -> None:
-    """Poll Encord (the emulator) until every submitted chunk's job has finished."""
-    client = EncordClient.from_ssh_key(os.environ[KEY_ENV], domain=harness.emulator.domain)
-    deadline = time.monotonic() + timeout
+def _wait_until_jobs_finish(harness: Harness, ledger: Ledger) -> None:
+    """Block on each submitted chunk's job with the SDK's own long-poll until it finishes."""
+    user = EncordUserClient.create_with_ssh_private_key(
+        os.environ[KEY_ENV], domain=harness.emulator.domain
+    )
+    folder = user.get_storage_folder(harness.folder_uuid)
     for chunk in ledger.chunks_in_state(ChunkState.SUBMITTED):
         assert chunk.upload_job_id is not None
-        while not client.poll_upload_job(harness.folder_uuid, chunk.upload_job_id).finished:
-            assert time.monotonic() < deadline, f"job {chunk.upload_job_id} never finished"
-            time.sleep(0.05)
+        folder.add_private_data_to_folder_get_result(uuid.UUID(chunk.upload_job_id))

@@ -1,0 +1,16 @@
+"""What the call mixins (storage, datasets, metadata schema, ontologies, projects) need from
+`EncordClient`: the SDK client and its cached folder lookup. Declared once, defined there."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from encord.storage import StorageFolder
+    from encord.user_client import EncordUserClient
+
+
+class SdkCalls:
+    _user_client: EncordUserClient
+    _folder: Callable[[str], StorageFolder]  # EncordClient resolves and caches folders
