@@ -125,6 +125,11 @@ class ProjectError(DagsterEncordError):
     """An Encord project cannot be found, created or brought in line with the configuration."""
 
 
+class ExportError(DagsterEncordError):
+    """A label export names a stage, object, status or dataset the project does not have, or
+    its format cannot be written."""
+
+
 # --- emulator --------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 
 from dagster_encord.config.annotation import DatasetRule, ProjectSection
 from dagster_encord.config.base import Section
+from dagster_encord.config.exports import ExportSection
 from dagster_encord.config.pipeline import PipelineConfig, load_pipeline_config, pipeline_config
 from dagster_encord.config.sections import (
     EncordSection,
@@ -16,6 +17,7 @@ from dagster_encord.config.sections import (
 __all__ = [
     "DatasetRule",
     "EncordSection",
+    "ExportSection",
     "LedgerSection",
     "MetadataSection",
     "PipelineConfig",

@@ -1,7 +1,7 @@
 """One pipeline's configuration: the model that Python, the YAML component and the CLI all read.
 
 No Dagster here. Sections: `encord`, `ledger`, `source`, `registration`, `metadata`, `sensors`,
-`datasets` (with `on_delete`) and `project`.
+`datasets` (with `on_delete`), `project` and `exports`.
 Secrets arrive only as environment variable names (`*_env`); a literal key, token, password or
 SAS is refused with a message that says so and never repeats the secret. Relative file paths
 (`metadata.schema`, `project.ontology`) resolve against the YAML file's folder (`resolve_paths`).
@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from dagster_encord.config.annotation import DatasetRule, ProjectSection
 from dagster_encord.config.base import NAME_HELP, Section
+from dagster_encord.config.exports import ExportSection
 from dagster_encord.config.sections import (
     EncordSection,
     LedgerSection,
@@ -54,6 +55,11 @@ class PipelineConfig(Section):
         description="Encord datasets the registered files are linked to, by rule; with any, the "
         "encord_datasets asset joins the pipeline.",
     )
+    exports: list[ExportSection] = Field(
+        default_factory=list,
+        description="Label exports from the project into a bucket (JSON or COCO); each is an "
+        "asset downstream of encord_project. Needs a project: section.",
+    )
     on_delete: Literal["keep", "unlink", "delete"] = Field(
         default="keep",
         description="A file deleted from the bucket: keep its data rows (reported), unlink them "
@@ -76,6 +82,17 @@ class PipelineConfig(Section):
             raise ValueError(
                 f"dataset title {repeated[0]!r} is listed twice; merge its rules into one entry"
             )
+        return value
+
+    @field_validator("exports")
+    @classmethod
+    def _exports(cls, value: list[ExportSection], info: ValidationInfo) -> list[ExportSection]:
+        names = [export.name for export in value]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"export name {repeated[0]!r} is used twice; names must differ")
+        if value and info.data.get("project", "absent") is None:
+            raise ValueError("exports read the project's labels; add a project: section")
         return value
 
     @field_validator("on_delete")

@@ -1,5 +1,6 @@
-"""What the call mixins (storage, datasets, metadata schema, ontologies, projects) need from
-`EncordClient`: the SDK client and its cached folder lookup. Declared once, defined there."""
+"""What the call mixins (storage, datasets, metadata schema, ontologies, projects, labels) need
+from `EncordClient`: the SDK client and its cached folder and project lookups. Declared once,
+defined there."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from encord.project import Project
     from encord.storage import StorageFolder
     from encord.user_client import EncordUserClient
 
@@ -14,3 +16,4 @@ if TYPE_CHECKING:
 class SdkCalls:
     _user_client: EncordUserClient
     _folder: Callable[[str], StorageFolder]  # EncordClient resolves and caches folders
+    _project: Callable[[str], Project]  # ProjectCalls reads and caches projects

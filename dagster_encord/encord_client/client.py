@@ -21,6 +21,7 @@ from dagster_encord.encord_client.jobs import (
     UnitFailure,
     classify_unit_error,
 )
+from dagster_encord.encord_client.labels import LabelCalls
 from dagster_encord.encord_client.metadata_schema import MetadataSchemaCalls
 from dagster_encord.encord_client.ontologies import OntologyCalls
 from dagster_encord.encord_client.projects import ProjectCalls
@@ -73,7 +74,9 @@ def is_uuid(value: str) -> bool:
     return True
 
 
-class EncordClient(StorageCalls, MetadataSchemaCalls, DatasetCalls, OntologyCalls, ProjectCalls):
+class EncordClient(
+    StorageCalls, MetadataSchemaCalls, DatasetCalls, OntologyCalls, ProjectCalls, LabelCalls
+):
     """The Encord calls the package makes, against one domain with one set of credentials.
 
     Build it with `from_ssh_key` or `from_bearer_token`; the credential is handed to the SDK and not

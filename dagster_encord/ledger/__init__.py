@@ -1,6 +1,7 @@
 """ledger: the memory of the pipeline (SQLAlchemy Core; SQLite by default, PostgreSQL)."""
 
 from dagster_encord.ledger.dataset_links import DatasetLinks
+from dagster_encord.ledger.export_states import ExportState, ExportStates
 from dagster_encord.ledger.ledger import Ledger
 from dagster_encord.ledger.models import (
     DatasetLink,
@@ -37,6 +38,8 @@ __all__ = [
     "DatasetLink",
     "DatasetLinks",
     "DiffSummary",
+    "ExportState",
+    "ExportStates",
     "FileRow",
     "FileState",
     "JobOutcome",

@@ -55,6 +55,7 @@ from sqlalchemy import Engine
 from dagster_encord.ledger import engine as engines
 from dagster_encord.ledger import metadata_state, queries, session, transitions
 from dagster_encord.ledger.dataset_links import DatasetLinks
+from dagster_encord.ledger.export_states import ExportStates
 from dagster_encord.ledger.listing import diff_listing, epoch
 from dagster_encord.ledger.models import (
     DiffSummary,
@@ -113,6 +114,11 @@ class Ledger:
     def dataset_links(self) -> DatasetLinks:
         """This pipeline's dataset links (see `dataset_links.py`)."""
         return DatasetLinks(self.engine, self.pipeline, self._holder)
+
+    @property
+    def export_states(self) -> ExportStates:
+        """This pipeline's label-export watermarks (see `export_states.py`)."""
+        return ExportStates(self.engine, self.pipeline)
 
     def _planner(
         self,

@@ -7,6 +7,8 @@
   can have several).
 - `encord_dataset_links`: one row per (pipeline, key, dataset): the item linked, the data row
   it became, and the link's state (`LinkState`).
+- `encord_exports`: one row per (pipeline, export): the label-export watermark, advanced only
+  after the export's manifest is written.
 - `encord_locks`: one row per pipeline; planners and ingests update it inside their transaction,
   which serialises them across processes (a row lock on PostgreSQL, the write lock on SQLite).
 
@@ -168,6 +170,18 @@ dataset_links = Table(
     Index("ix_encord_dataset_links_dataset", "pipeline", "dataset_hash", "state"),
     Index("ix_encord_dataset_links_data", "pipeline", "dataset_hash", "data_hash"),
     _one_of("encord_dataset_links", LinkState),
+)
+
+export_states = Table(
+    "encord_exports",
+    metadata,
+    Column("pipeline", String(200), primary_key=True),
+    Column("export", String(200), primary_key=True),
+    Column("sequence", Integer, nullable=False),  # windows written so far
+    Column("edited_through", String(40)),  # the watermark: newest last_edited_at exported
+    Column("boundary", Text, nullable=False, default="{}"),  # {label hash: digest} at it
+    Column("manifest_url", Text),
+    Column("updated_at", Float, nullable=False),
 )
 
 locks = Table(

@@ -1,0 +1,240 @@
+"""One label export run: list the project's label rows with the filters Encord applies, keep the
+window's rows, initialise them 1,000 at a time, write shards, then the manifest, then the
+watermark (see `window.py`). One bundle (and one shard) of labels is held at a time.
+
+`pending_edits` is the cheap question a sensor asks: how many rows changed since the last export,
+from the label-row metadata alone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from dagster_encord.annotation.project import find_project
+from dagster_encord.config.exports import TASK_STATUSES, ExportSection
+from dagster_encord.credentials import redact_url, resolve_env_options
+from dagster_encord.encord_client.labels import BUNDLE_SIZE, LabelQuery
+from dagster_encord.encord_client.projects import ProjectRef
+from dagster_encord.errors import ExportError
+from dagster_encord.exports.formats import Skipped, shard_format
+from dagster_encord.exports.selection import Selection, resolve_selection
+from dagster_encord.exports.window import (
+    Placement,
+    WatermarkTracker,
+    as_utc,
+    digest,
+    place,
+    query_after,
+)
+from dagster_encord.exports.writer import ShardWriter
+from dagster_encord.ledger import ExportState, ExportStates
+from dagster_encord.sources import Source, open_source
+
+if TYPE_CHECKING:
+    from encord.objects import LabelRowV2
+
+    from dagster_encord.encord_client.client import EncordClient
+
+
+@dataclass
+class ExportReport:
+    name: str
+    format: str
+    mode: str
+    sequence: int
+    prefix_url: str
+    manifest_url: str | None  # None: nothing changed, nothing written
+    window: dict[str, Any]
+    rows: int = 0
+    objects: int = 0
+    shards: int = 0
+    bytes: int = 0
+    unchanged: int = 0  # rows at the watermark re-read and found as exported
+    rows_by_status: dict[str, int] = field(default_factory=dict)
+    rows_by_stage: dict[str, int] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def open_destination(
+    section: ExportSection, source_url: str, source_options: dict[str, Any]
+) -> Source:
+    options = section.destination_options(source_url, source_options)
+    return open_source(
+        section.destination, **resolve_env_options(options, f"exports[{section.name}].options")
+    )
+
+
+def export_project(client: EncordClient, title: str) -> ProjectRef:
+    project = find_project(client, title)
+    if project is None:
+        raise ExportError(
+            f"project {title!r} does not exist in Encord yet: materialize encord_project first"
+        )
+    return project
+
+
+def export_labels(
+    client: EncordClient,
+    section: ExportSection,
+    project_title: str,
+    destination: Source,
+    states: ExportStates,
+    *,
+    pipeline: str,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> ExportReport:
+    started = time.monotonic()
+    project = export_project(client, project_title)
+    selection = resolve_selection(client, project, section)
+    fmt = shard_format(
+        section.format,
+        client.project_ontology(project.project_hash) if section.format == "coco" else None,
+    )
+    incremental = section.mode == "incremental"
+    saved = states.get(section.name)
+    state = saved if incremental else ExportState()  # a snapshot reads every row
+    sequence = saved.sequence + 1
+    run_dir = (
+        f"window-{sequence:06d}/"
+        if incremental
+        else f"snapshot-{clock().astimezone(UTC):%Y%m%dT%H%M%SZ}/"
+    )
+    root = getattr(destination, "root_prefix", "")
+    writer = ShardWriter(destination, root + run_dir, fmt, section.shard_rows)
+    query = LabelQuery(
+        edited_after=query_after(state),
+        task_statuses=selection.query.task_statuses,
+        stage=selection.query.stage,
+        branch=selection.query.branch,
+    )
+    candidates = _candidates(client.label_rows(project.project_hash, query), selection, state)
+    tracker = WatermarkTracker(state)
+    report = ExportReport(
+        section.name,
+        section.format,
+        section.mode,
+        sequence,
+        redact_url(destination.object_url(root + run_dir)),
+        None,
+        _window(state, incremental),
+    )
+    statuses: Counter[str] = Counter()
+    stages: Counter[str] = Counter()
+    while candidates:
+        batch = [candidates.popleft() for _ in range(min(BUNDLE_SIZE, len(candidates)))]
+        client.initialise_label_rows(
+            project.project_hash,
+            [row for row, _, _ in batch],
+            object_hashes=selection.object_hashes,
+            classification_hashes=selection.classification_hashes,
+            signed_urls=section.signed_urls,
+        )
+        for row, placement, edited in batch:
+            label = row.to_encord_dict()
+            content = digest(label)
+            if placement is Placement.RECHECK and tracker.unchanged(str(row.label_hash), content):
+                report.unchanged += 1
+                continue
+            tracker.add(edited, str(row.label_hash), content)
+            statuses[str(label.get("label_status"))] += 1
+            if row.workflow_graph_node is not None:
+                stages[row.workflow_graph_node.title] += 1
+            report.objects += len(label.get("object_answers") or {})
+            writer.add(label)
+        del batch
+    writer.flush()
+    report.rows_by_status, report.rows_by_stage = dict(statuses), dict(stages)
+    report.window["edited_through"] = tracker.newest.isoformat() if tracker.newest else None
+    report.rows, report.shards, report.bytes = writer.rows, len(writer.shards), writer.bytes
+    report.skipped = writer.skipped
+    if incremental and not writer.shards and not writer.skipped:
+        report.seconds = time.monotonic() - started
+        return report  # nothing changed since the last export: nothing written
+    report.manifest_url = writer.write_manifest(
+        _manifest_body(section, selection, report, pipeline, tracker, clock)
+    )
+    states.save(section.name, tracker.next_state(report.manifest_url, sequence))
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def pending_edits(
+    client: EncordClient, section: ExportSection, project_title: str, states: ExportStates
+) -> int:
+    """Rows edited since the export's last window (metadata only: one listing request)."""
+    project = export_project(client, project_title)
+    state = states.get(section.name)
+    statuses = section.label_statuses or []
+    query = LabelQuery(
+        edited_after=query_after(state),
+        task_statuses=tuple(s for s in statuses if s in TASK_STATUSES),
+        stage=section.stage,
+        branch=section.branch,
+    )
+    rows = client.label_rows(project.project_hash, query)
+    return sum(
+        1
+        for row in rows
+        if row.label_hash is not None
+        and (not section.datasets or row.dataset_title in section.datasets)
+        and place(state, str(row.label_hash), row.last_edited_at) is Placement.NEW
+    )
+
+
+def _candidates(
+    rows: list[LabelRowV2], selection: Selection, state: ExportState
+) -> deque[tuple[LabelRowV2, Placement, datetime]]:
+    """The listed rows this window writes (or re-checks), with their listed edit times."""
+    kept: deque[tuple[LabelRowV2, Placement, datetime]] = deque()
+    while rows:
+        row = rows.pop()  # popped, so the listing is freed as it is read
+        if row.label_hash is None or row.last_edited_at is None:
+            continue  # never labelled: nothing to export (initialising would create it)
+        if selection.dataset_titles and row.dataset_title not in selection.dataset_titles:
+            continue
+        if selection.label_statuses and row.label_status.value not in selection.label_statuses:
+            continue
+        placement = place(state, str(row.label_hash), row.last_edited_at)
+        if placement is not Placement.BEFORE:
+            kept.appendleft((row, placement, as_utc(row.last_edited_at)))
+    return kept
+
+
+def _window(state: ExportState, incremental: bool) -> dict[str, Any]:
+    return {
+        "edited_after": state.edited_through if incremental else None,
+        "boundary_label_hashes": sorted(state.boundary) if incremental else [],
+    }
+
+
+def _manifest_body(
+    section: ExportSection,
+    selection: Selection,
+    report: ExportReport,
+    pipeline: str,
+    tracker: WatermarkTracker,
+    clock: Callable[[], datetime],
+) -> dict[str, Any]:
+    return {
+        "export": section.name,
+        "pipeline": pipeline,
+        "project_hash": selection.project.project_hash,
+        "project_title": selection.project.title,
+        "format": section.format,
+        "mode": section.mode,
+        "sequence": report.sequence,
+        "window": {**report.window, "boundary_after": sorted(tracker.at_newest)},
+        "filters": selection.describe(section),
+        "rows": report.rows,
+        "rows_by_status": report.rows_by_status,
+        "rows_by_stage": report.rows_by_stage,
+        "objects": report.objects,
+        "unchanged_at_boundary": report.unchanged,
+        "written_at": clock().astimezone(UTC).isoformat(),
+    }
