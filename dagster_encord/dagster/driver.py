@@ -118,12 +118,14 @@ class PipelineDriver:
             raise_on_error=False,
         )
 
-    def materialize(self, *assets: str) -> dg.ExecuteInProcessResult:
+    def materialize(self, *assets: str | dg.AssetKey) -> dg.ExecuteInProcessResult:
         """Materialize unpartitioned assets of this pipeline (e.g. `bucket_listing`)."""
         job = self.defs.resolve_implicit_global_asset_job_def()
         return job.execute_in_process(
             instance=self.instance,
-            asset_selection=[self.names.key(asset) for asset in assets],
+            asset_selection=[
+                a if isinstance(a, dg.AssetKey) else self.names.key(a) for a in assets
+            ],
             run_config=self.run_config,
             tags=self.tags,
             raise_on_error=False,

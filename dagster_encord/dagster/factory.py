@@ -89,6 +89,10 @@ def build_encord_ingestion(
         extras.append(_datasets_definitions(names, settings, assets.registered_files.key))
     if config.project is not None:  # after the datasets: the project follows them
         extras.append(_project_definitions(names, config, [own, *extras]))
+    if config.exports:  # downstream of encord_project
+        from dagster_encord.dagster.export_assets import build_export_definitions
+
+        extras.append(build_export_definitions(names, config))
     return dg.Definitions.merge(own, *extras)
 
 

@@ -119,7 +119,9 @@ def _run_once(
 def _later_sections(
     driver: PipelineDriver, summary: RunSummary, progress: Callable[[str], None]
 ) -> None:
-    present = [asset for asset in LATER_ASSETS if driver.has_asset(asset)]
+    present: list[str | dg.AssetKey] = [a for a in LATER_ASSETS if driver.has_asset(a)]
+    exports = [driver.names.name, "label_exports"]  # one asset per export, after the project
+    present += sorted(k for k in driver.defs.resolve_all_asset_keys() if k.path[:2] == exports)
     if not present:
         return
     result = driver.materialize(*present)
@@ -129,15 +131,19 @@ def _later_sections(
     )
     for event in result.get_asset_materialization_events():
         materialization = event.materialization
-        summary.later[materialization.asset_key.path[-1]] = {
+        summary.later["/".join(materialization.asset_key.path[1:])] = {
             label: entry.value
             for label, entry in materialization.metadata.items()
             if isinstance(entry.value, int | float) and not isinstance(entry.value, bool)
         }
     if not result.success:
-        summary.failed_steps.extend(present)
+        summary.failed_steps.extend(map(_shown, present))
         return
-    progress(f"materialized {', '.join(present)}")
+    progress(f"materialized {', '.join(map(_shown, present))}")
+
+
+def _shown(asset: str | dg.AssetKey) -> str:
+    return "/".join(asset.path[1:]) if isinstance(asset, dg.AssetKey) else asset
 
 
 def _watch(

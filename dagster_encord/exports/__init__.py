@@ -3,6 +3,7 @@
 from dagster_encord.exports.formats import COCO_INSTALL, coco_exporter
 from dagster_encord.exports.run import (
     ExportReport,
+    PendingEdits,
     export_labels,
     export_project,
     open_destination,
@@ -14,6 +15,7 @@ __all__ = [
     "COCO_INSTALL",
     "MANIFEST",
     "ExportReport",
+    "PendingEdits",
     "coco_exporter",
     "export_labels",
     "export_project",

@@ -164,10 +164,16 @@ def export_labels(
     return report
 
 
+@dataclass(frozen=True)
+class PendingEdits:
+    rows: int  # label rows edited since the export's last window
+    newest: str | None  # the newest of their edit times (ISO), None when there are none
+
+
 def pending_edits(
     client: EncordClient, section: ExportSection, project_title: str, states: ExportStates
-) -> int:
-    """Rows edited since the export's last window (metadata only: one listing request)."""
+) -> PendingEdits:
+    """What changed since the export's last window, from the metadata alone (one listing)."""
     project = export_project(client, project_title)
     state = states.get(section.name)
     statuses = section.label_statuses or []
@@ -177,14 +183,15 @@ def pending_edits(
         stage=section.stage,
         branch=section.branch,
     )
-    rows = client.label_rows(project.project_hash, query)
-    return sum(
-        1
-        for row in rows
+    edited = [
+        as_utc(row.last_edited_at)
+        for row in client.label_rows(project.project_hash, query)
         if row.label_hash is not None
+        and row.last_edited_at is not None
         and (not section.datasets or row.dataset_title in section.datasets)
         and place(state, str(row.label_hash), row.last_edited_at) is Placement.NEW
-    )
+    ]
+    return PendingEdits(len(edited), max(edited).isoformat() if edited else None)
 
 
 def _candidates(
