@@ -164,6 +164,18 @@ class ExportSection(Section):
         return dict(source_options) if same else {}
 
 
+def inside_source(source_url: str, prefix: str, destinations: list[str]) -> list[str]:
+    """Exclude globs (relative to the source prefix) for export destinations that lie under the
+    listed source, so exports written into the source bucket are never registered as media."""
+    base = source_url.rstrip("/") + "/" + prefix
+    globs = []
+    for destination in destinations:
+        folder = destination.rstrip("/") + "/"
+        if folder.startswith(base):
+            globs.append(folder[len(base) :] + "*")
+    return globs
+
+
 def status_help() -> str:
     return (
         "use annotation task statuses ("

@@ -93,6 +93,16 @@ class PipelineConfig(Section):
             raise ValueError(f"export name {repeated[0]!r} is used twice; names must differ")
         if value and info.data.get("project", "absent") is None:
             raise ValueError("exports read the project's labels; add a project: section")
+        source: SourceSection | None = info.data.get("source")
+        for export in value if source is not None else []:
+            assert source is not None
+            listed = source.url.rstrip("/") + "/" + source.prefix
+            if listed.startswith(export.destination.rstrip("/") + "/"):
+                raise ValueError(
+                    f"{export.name}: destination {export.destination} holds the files the "
+                    f"source lists; give the export its own folder, e.g. "
+                    f"{source.url.rstrip('/')}/exports/{export.name}/"
+                )
         return value
 
     @field_validator("on_delete")

@@ -168,7 +168,7 @@ def _edits_sensor(
         description=f"Label edits in {project_title!r} since export {section.name!r} last ran "
         "(label-row metadata only): one export run per change.",
     )
-    def label_edits(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    def label_edits(context: dg.SensorEvaluationContext, **_bound: object) -> dg.SensorResult:
         busy = context.instance.get_run_records(
             dg.RunsFilter(
                 job_name=job.name,

@@ -17,6 +17,7 @@ from dagster_encord.credentials import redact_url, resolve_env_options
 from dagster_encord.errors import ConfigError
 from dagster_encord.planner import PlannerConfig
 from dagster_encord.planner.plan import GroupMetadataFor, MetadataFor
+from dagster_encord.config.exports import inside_source
 from dagster_encord.sources import ObjectRecord, Source, open_source
 
 if TYPE_CHECKING:
@@ -110,7 +111,9 @@ class IngestionSettings:
 
     @property
     def exclude(self) -> tuple[str, ...]:
-        return tuple(self.config.source.exclude)
+        source = self.config.source
+        exports = [export.destination for export in self.config.exports]
+        return (*source.exclude, *inside_source(source.url, source.prefix, exports))
 
     @property
     def page_size(self) -> int:
