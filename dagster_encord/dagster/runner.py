@@ -121,10 +121,10 @@ def _later_sections(
 ) -> None:
     present: list[str | dg.AssetKey] = [a for a in LATER_ASSETS if driver.has_asset(a)]
     exports = [driver.names.name, "label_exports"]  # one asset per export, after the project
-    present += sorted(
-        (k for k in driver.defs.resolve_all_asset_keys() if k.path[:2] == exports),
-        key=lambda k: k.path,
-    )
+    keys: list[dg.AssetKey] = [
+        k for k in driver.defs.resolve_all_asset_keys() if k.path[:2] == exports
+    ]
+    present += sorted(keys, key=lambda k: k.to_user_string())
     if not present:
         return
     result = driver.materialize(*present)

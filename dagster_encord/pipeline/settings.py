@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagster_encord.config import PipelineConfig
+from dagster_encord.config.exports import inside_source
 from dagster_encord.credentials import redact_url, resolve_env_options
 from dagster_encord.errors import ConfigError
 from dagster_encord.planner import PlannerConfig
 from dagster_encord.planner.plan import GroupMetadataFor, MetadataFor
-from dagster_encord.config.exports import inside_source
 from dagster_encord.sources import ObjectRecord, Source, open_source
 
 if TYPE_CHECKING:

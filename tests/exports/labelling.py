@@ -33,9 +33,7 @@ def label(
         for n in range(cars):
             box = car.create_instance()
             box.set_for_frames(
-                BoundingBoxCoordinates(
-                    height=0.1, width=0.2, top_left_x=0.05 * n, top_left_y=0.3
-                ),
+                BoundingBoxCoordinates(height=0.1, width=0.2, top_left_x=0.05 * n, top_left_y=0.3),
                 frames=0,
             )
             row.add_object_instance(box)

@@ -49,8 +49,7 @@ def test_json_lines_are_the_sdks_own_dicts_and_the_manifest_comes_last(
     )
     expected = {r.label_hash: r.to_encord_dict() for r in rows_by_hash(labelled.project)}
     assert {row["label_hash"]: row for row in written} == {
-        row["label_hash"]: json.loads(json.dumps(expected[row["label_hash"]]))
-        for row in written
+        row["label_hash"]: json.loads(json.dumps(expected[row["label_hash"]])) for row in written
     }
     assert manifest["rows"] == 3 and manifest["objects"] == 6
 
@@ -67,7 +66,7 @@ def test_coco_shard_equals_the_sdks_export_coco_labels_for_its_rows(
         document = json.loads((out / shard["key"]).read_text())
         hashes = [Path(image["file_name"]).stem for image in document["images"]]
         label_hashes = [
-            r.label_hash for r in labelled.project.list_label_rows_v2(data_hashes=hashes)
+            str(r.label_hash) for r in labelled.project.list_label_rows_v2(data_hashes=hashes)
         ]
         expected = labelled.project.export_coco_labels(label_hashes=label_hashes)
         assert document == json.loads(json.dumps(expected))
