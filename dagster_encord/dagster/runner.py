@@ -124,7 +124,7 @@ def _later_sections(
     keys: list[dg.AssetKey] = [
         k for k in driver.defs.resolve_all_asset_keys() if k.path[:2] == exports
     ]
-    present += sorted(keys, key=lambda k: k.to_user_string())
+    present.extend(sorted(keys, key=dg.AssetKey.to_user_string))
     if not present:
         return
     result = driver.materialize(*present)
