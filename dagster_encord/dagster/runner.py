@@ -124,7 +124,8 @@ def _later_sections(
     keys: list[dg.AssetKey] = [
         k for k in driver.defs.resolve_all_asset_keys() if k.path[:2] == exports
     ]
-    present.extend(sorted(keys, key=dg.AssetKey.to_user_string))
+    keys.sort(key=dg.AssetKey.to_user_string)
+    present.extend(keys)
     if not present:
         return
     result = driver.materialize(*present)
