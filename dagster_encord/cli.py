@@ -22,6 +22,7 @@ EPILOG = "Run `dagster-encord COMMAND --help` for a command's options."
 COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("list", "stream a bucket listing (s3, gs, az, file), one JSON line each with --jsonl"),
     "run": ("run", "run a PIPELINE.yaml in process: listing, chunks, metadata, checks"),
+    "export": ("export", "one-off label exports of a PIPELINE.yaml (JSON or COCO, into a bucket)"),
     "plan": ("plan", "dry run: list a source and write its registration manifests"),
     "validate-metadata": ("validate_metadata", "check clientMetadata against a metadata schema"),
     "emulator": ("emulator", "run the Encord API emulator on 127.0.0.1 in the foreground"),

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from dagster_encord.config import load_pipeline_config
 
     config = load_pipeline_config(args.pipeline_yaml)  # before any Dagster import: fast errors
-    home = _dagster_home(args.dagster_home)
+    home = dagster_home(args.dagster_home)
     os.environ["DAGSTER_HOME"] = str(home)
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if summary.ok else 1
 
 
-def _dagster_home(given: Path | None) -> Path:
+def dagster_home(given: Path | None) -> Path:
     home = given or Path(os.environ.get("DAGSTER_HOME") or ".dagster_home")
     home = home.expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)

@@ -176,3 +176,30 @@ def _watch(
 
 def _ledger(config: PipelineConfig) -> Ledger:
     return ledger_of(config)
+
+
+@dataclass
+class ExportOutcome:
+    success: bool
+    exports: dict[str, dict[str, Any]]  # export name -> its materialization metadata values
+
+
+def export_in_instance(
+    config: PipelineConfig, export_names: list[str], log_level: str = "WARNING"
+) -> ExportOutcome:
+    """Materialize these label exports (their assets only) on the instance at DAGSTER_HOME."""
+    from dagster_encord.dagster.export_assets import export_key
+
+    names = PipelineNames.of(config)
+    with dg.DagsterInstance.get() as instance:
+        driver = PipelineDriver(
+            build_encord_ingestion(config), names, instance, log_level=log_level
+        )
+        result = driver.materialize(*(export_key(names, name) for name in export_names))
+    exports = {
+        event.materialization.asset_key.path[-1]: {
+            label: entry.value for label, entry in event.materialization.metadata.items()
+        }
+        for event in result.get_asset_materialization_events()
+    }
+    return ExportOutcome(result.success, exports)
