@@ -133,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         )
         if args.headless:
             return _headless(root)
+        _label_when_ready(stack)
         return _dagster_dev(args.port)
     return 0
 
@@ -160,8 +161,28 @@ def _headless(root: Path) -> int:
     )
     status = int(run_command.run(args))
     _print_items()
+    if status == 0:
+        status = _label_and_export(pipeline_yaml)
     print(f"\nRun it again with: dagster-encord run {pipeline_yaml} --once")
     return status
+
+
+def _label_and_export(pipeline_yaml: Path) -> int:
+    """Label a few rows through the SDK (as annotators would), then export them to the bucket."""
+    from dagster_encord.commands import export as export_command
+    from dagster_encord.quickstart.config import ENV, PROJECT
+    from dagster_encord.quickstart.labels import label_demo_rows
+
+    labelled = label_demo_rows(os.environ[ENV["domain"]], os.environ[ENV["ssh_key"]], PROJECT)
+    print(f"\nlabelled {labelled or 0} rows of project {PROJECT!r} through the SDK; exporting:")
+    args = argparse.Namespace(
+        pipeline_yaml=pipeline_yaml,
+        name=[],
+        snapshot=False,
+        dagster_home=Path(os.environ["DAGSTER_HOME"]),
+        log_level="WARNING",
+    )
+    return int(export_command.run(args))
 
 
 def _print_items() -> None:
@@ -178,6 +199,33 @@ def _print_items() -> None:
     for item_uuid, keys in sorted(by_item.items(), key=lambda pair: pair[1][0]):
         shown = keys[0] if len(keys) == 1 else f"{keys[0]} (+{len(keys) - 1} more files)"
         print(f"  {item_uuid}  {shown}")
+
+
+def _label_when_ready(stack: ExitStack) -> None:
+    """Once the pipeline has created the project, label a few rows (the label-edit sensors then
+    export them); checks every few seconds in the background while `dagster dev` runs."""
+    import threading
+
+    from dagster_encord.quickstart.config import ENV, PROJECT
+    from dagster_encord.quickstart.labels import label_demo_rows
+
+    stop = threading.Event()
+    stack.callback(stop.set)
+
+    def labeller() -> None:
+        while not stop.wait(5.0):
+            try:
+                done = label_demo_rows(
+                    os.environ[ENV["domain"]], os.environ[ENV["ssh_key"]], PROJECT
+                )
+            except Exception as error:  # the demo goes on without labels
+                print(f"demo labels: {type(error).__name__}: {error}", file=sys.stderr)
+                return
+            if done is not None:
+                print(f"demo: labelled {done} rows of {PROJECT!r} (as annotators would)")
+                return
+
+    threading.Thread(target=labeller, name="demo-labels", daemon=True).start()
 
 
 def _dagster_dev(port: int) -> int:

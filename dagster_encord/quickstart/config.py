@@ -4,6 +4,7 @@ No Dagster here: `dagster-encord demo --headless` writes it to a pipeline.yaml f
 `definitions.py` (the code location `dagster dev` loads) builds Definitions from it.
 """
 
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from dagster_encord.errors import DagsterEncordError
 from dagster_encord.quickstart.sample_media import planner_groups
 
 PIPELINE = "demo"
+PROJECT = "demo-labelling"
 ONTOLOGY = Path(__file__).with_name("ontology.yaml")
 
 ENV = {
@@ -27,7 +29,8 @@ ENV = {
 
 def demo_config(*, sensors_running: bool = True) -> dict[str, Any]:
     """The demo pipeline: sample bucket -> emulator folder -> three datasets by rule -> a
-    workflow project with a small ontology (car and person boxes, a weather classification)."""
+    workflow project with a small ontology (car and person boxes, a weather classification) ->
+    label exports back into the bucket."""
     missing = [name for name in ENV.values() if not os.environ.get(name)]
     if missing:
         raise DagsterEncordError(
@@ -55,10 +58,34 @@ def demo_config(*, sensors_running: bool = True) -> dict[str, Any]:
             {"title": "demo-dicom", "include": ["dicom/**"]},
         ],
         "project": {
-            "title": "demo-labelling",
+            "title": PROJECT,
             "ontology": str(ONTOLOGY),
             # The emulator's built-in template: Annotate -> Review -> Complete.
             "workflow_template": DEFAULT_WORKFLOW_TEMPLATE_UUID,
             "datasets": ["demo-images", "demo-video"],
         },
+        "exports": _exports(os.environ[ENV["bucket_url"]]),
     }
+
+
+def _exports(bucket_url: str) -> list[dict[str, Any]]:
+    """Every labelled row as Encord JSON; the Complete stage as COCO when the extra is here."""
+    exports: list[dict[str, Any]] = [
+        {
+            "name": "labels_json",
+            "format": "json",
+            "destination": f"{bucket_url}/exports/labels_json/",
+            "sensor_interval_seconds": 10,
+        }
+    ]
+    if importlib.util.find_spec("pycocotools") is not None:
+        exports.append(
+            {
+                "name": "coco_complete",
+                "format": "coco",
+                "destination": f"{bucket_url}/exports/coco_complete/",
+                "stage": "Complete",
+                "sensor_interval_seconds": 10,
+            }
+        )
+    return exports

@@ -36,9 +36,14 @@ def test_headless_demo_registers_every_sample_file(tmp_path: Path) -> None:
     assert "check no_duplicate_urls: passed" in out
     assert "sequences/cam_front/frame_0000.png (+4 more files)" in out
     assert "dicom/series_001/slice_001.dcm (+3 more files)" in out
+    assert "labelled 4 rows of project 'demo-labelling' through the SDK" in out
+    assert "labels_json: 4 rows, 4 objects in 1 shards -> " in out
+    assert "encord-demo/exports/labels_json/window-000001/_manifest.json" in out
+    assert "coco_complete: 2 rows, 2 objects in 1 shards -> " in out
     assert (tmp_path / "dagster_home" / "dagster.yaml").read_text().startswith("telemetry:\n")
     # A second run on the same state registers nothing twice.
     again = _headless_demo(tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "demo: 17 registered of 17 listed" in again.stdout
     assert "; 0 runs (0 failed)" in again.stdout
+    assert "labels_json: no label edits since " in again.stdout
