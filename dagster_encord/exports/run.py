@@ -9,35 +9,27 @@ from the label-row metadata alone.
 from __future__ import annotations
 
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from dagster_encord.annotation.project import find_project
-from dagster_encord.config.exports import TASK_STATUSES, ExportSection
+from dagster_encord.config.exports import ExportSection
 from dagster_encord.credentials import redact_url, resolve_env_options
-from dagster_encord.encord_client.labels import BUNDLE_SIZE, LabelQuery
+from dagster_encord.encord_client.labels import BUNDLE_SIZE
 from dagster_encord.encord_client.projects import ProjectRef
 from dagster_encord.errors import ExportError
+from dagster_encord.exports.candidates import Recorded, by_membership, candidates, list_rows
 from dagster_encord.exports.formats import Skipped, shard_format
 from dagster_encord.exports.selection import Selection, resolve_selection
-from dagster_encord.exports.window import (
-    Placement,
-    WatermarkTracker,
-    as_utc,
-    digest,
-    place,
-    query_after,
-)
+from dagster_encord.exports.window import Placement, WatermarkTracker, digest
 from dagster_encord.exports.writer import ShardWriter
 from dagster_encord.ledger import ExportState, ExportStates
 from dagster_encord.sources import Source, open_source
 
 if TYPE_CHECKING:
-    from encord.objects import LabelRowV2
-
     from dagster_encord.encord_client.client import EncordClient
 
 
@@ -107,14 +99,10 @@ def export_labels(
     )
     root = getattr(destination, "root_prefix", "")
     writer = ShardWriter(destination, root + run_dir, fmt, section.shard_rows)
-    query = LabelQuery(
-        edited_after=query_after(state),
-        task_statuses=selection.query.task_statuses,
-        stage=selection.query.stage,
-        branch=selection.query.branch,
-    )
-    candidates = _candidates(client.label_rows(project.project_hash, query), selection, state)
+    recorded = _recorded(states, section.name) if incremental and by_membership(selection) else None
+    todo = candidates(list_rows(client, selection, state, incremental), selection, state, recorded)
     tracker = WatermarkTracker(state)
+    written: list[tuple[str, str]] = []  # (label hash, listed edit time) for `recorded`
     report = ExportReport(
         section.name,
         section.format,
@@ -126,22 +114,25 @@ def export_labels(
     )
     statuses: Counter[str] = Counter()
     stages: Counter[str] = Counter()
-    while candidates:
-        batch = [candidates.popleft() for _ in range(min(BUNDLE_SIZE, len(candidates)))]
+    while todo:
+        batch = [todo.popleft() for _ in range(min(BUNDLE_SIZE, len(todo)))]
         client.initialise_label_rows(
             project.project_hash,
-            [row for row, _, _ in batch],
+            [candidate.row for candidate in batch],
             object_hashes=selection.object_hashes,
             classification_hashes=selection.classification_hashes,
             signed_urls=section.signed_urls,
         )
-        for row, placement, edited in batch:
+        for candidate in batch:
+            row, label_hash = candidate.row, str(candidate.row.label_hash)
             label = row.to_encord_dict()
             content = digest(label)
-            if placement is Placement.RECHECK and tracker.unchanged(str(row.label_hash), content):
+            if candidate.placement is Placement.RECHECK and tracker.unchanged(label_hash, content):
                 report.unchanged += 1
                 continue
-            tracker.add(edited, str(row.label_hash), content)
+            tracker.add(candidate.edited, label_hash, content)
+            if recorded is not None:
+                written.append((label_hash, candidate.edited.isoformat()))
             statuses[str(label.get("label_status"))] += 1
             if row.workflow_graph_node is not None:
                 stages[row.workflow_graph_node.title] += 1
@@ -159,7 +150,7 @@ def export_labels(
     report.manifest_url = writer.write_manifest(
         _manifest_body(section, selection, report, pipeline, tracker, clock)
     )
-    states.save(section.name, tracker.next_state(report.manifest_url, sequence))
+    states.save(section.name, tracker.next_state(report.manifest_url, sequence), written)
     report.seconds = time.monotonic() - started
     return report
 
@@ -174,43 +165,16 @@ def pending_edits(
     client: EncordClient, section: ExportSection, project_title: str, states: ExportStates
 ) -> PendingEdits:
     """What changed since the export's last window, from the metadata alone (one listing)."""
-    project = export_project(client, project_title)
+    selection = resolve_selection(client, export_project(client, project_title), section)
     state = states.get(section.name)
-    statuses = section.label_statuses or []
-    query = LabelQuery(
-        edited_after=query_after(state),
-        task_statuses=tuple(s for s in statuses if s in TASK_STATUSES),
-        stage=section.stage,
-        branch=section.branch,
-    )
-    edited = [
-        as_utc(row.last_edited_at)
-        for row in client.label_rows(project.project_hash, query)
-        if row.label_hash is not None
-        and row.last_edited_at is not None
-        and (not section.datasets or row.dataset_title in section.datasets)
-        and place(state, str(row.label_hash), row.last_edited_at) is Placement.NEW
-    ]
+    recorded = _recorded(states, section.name) if by_membership(selection) else None
+    found = candidates(list_rows(client, selection, state, True), selection, state, recorded)
+    edited = [c.edited for c in found if c.placement is Placement.NEW]
     return PendingEdits(len(edited), max(edited).isoformat() if edited else None)
 
 
-def _candidates(
-    rows: list[LabelRowV2], selection: Selection, state: ExportState
-) -> deque[tuple[LabelRowV2, Placement, datetime]]:
-    """The listed rows this window writes (or re-checks), with their listed edit times."""
-    kept: deque[tuple[LabelRowV2, Placement, datetime]] = deque()
-    while rows:
-        row = rows.pop()  # popped, so the listing is freed as it is read
-        if row.label_hash is None or row.last_edited_at is None:
-            continue  # never labelled: nothing to export (initialising would create it)
-        if selection.dataset_titles and row.dataset_title not in selection.dataset_titles:
-            continue
-        if selection.label_statuses and row.label_status.value not in selection.label_statuses:
-            continue
-        placement = place(state, str(row.label_hash), row.last_edited_at)
-        if placement is not Placement.BEFORE:
-            kept.appendleft((row, placement, as_utc(row.last_edited_at)))
-    return kept
+def _recorded(states: ExportStates, export: str) -> Recorded:
+    return lambda label_hashes: states.recorded(export, label_hashes)
 
 
 def _window(state: ExportState, incremental: bool) -> dict[str, Any]:

@@ -10,6 +10,10 @@ for rows edited since one second before the watermark and keeps:
   within that second), or whose content no longer matches its digest.
 The watermark only moves with listed times, never with the time of a version read later, so an
 edit made while an export runs is never skipped.
+
+A row can also enter a stage or status filter without an edit (its task moved to Complete), which
+no watermark sees. Exports with such a filter list every row in the filter and keep those they
+have not written at the listed edit time (`place_recorded`, the ledger's `encord_export_rows`).
 """
 
 from __future__ import annotations
@@ -53,6 +57,21 @@ def place(state: ExportState, label_hash: str, edited_at: datetime | None) -> Pl
     if moment < watermark:
         return Placement.BEFORE
     return Placement.RECHECK if label_hash in state.boundary else Placement.NEW
+
+
+def place_recorded(
+    state: ExportState, label_hash: str, edited_at: datetime, recorded: str | None
+) -> Placement:
+    """`place` for an export whose stage or status filter a row can enter without an edit: the
+    row is new unless this export already wrote it at this edit time."""
+    if recorded is None:
+        return Placement.NEW
+    moment, written = as_utc(edited_at), datetime.fromisoformat(recorded)
+    if moment > written:
+        return Placement.NEW
+    if moment == written and label_hash in state.boundary:
+        return Placement.RECHECK
+    return Placement.BEFORE
 
 
 def digest(label_dict: Mapping[str, Any]) -> str:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Engine, and_, select, update
+from sqlalchemy import ColumnElement, Engine, and_, delete, insert, select, update
 
 from dagster_encord.ledger import session
 from dagster_encord.ledger.listing import insert_ignore
-from dagster_encord.ledger.tables import export_states
+from dagster_encord.ledger.tables import export_rows, export_states
+
+BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,23 @@ class ExportStates:
             row.sequence, row.edited_through, json.loads(row.boundary), row.manifest_url
         )
 
-    def save(self, export: str, state: ExportState) -> None:
+    def recorded(self, export: str, label_hashes: Collection[str]) -> dict[str, str]:
+        """The edit time each of these rows was written at, for those the export wrote."""
+        hashes = list(label_hashes)
+        found: dict[str, str] = {}
+        in_export = and_(export_rows.c.pipeline == self.pipeline, export_rows.c.export == export)
+        with session.read(self.engine) as conn:
+            for start in range(0, len(hashes), BATCH):
+                batch = hashes[start : start + BATCH]
+                query = select(export_rows.c.label_hash, export_rows.c.edited_at).where(
+                    in_export, export_rows.c.label_hash.in_(batch)
+                )
+                found.update({row.label_hash: row.edited_at for row in conn.execute(query)})
+        return found
+
+    def save(self, export: str, state: ExportState, rows: Sequence[tuple[str, str]] = ()) -> None:
+        """The export's next state and, in the same transaction, the (label hash, edit time)
+        of the rows it wrote (kept for exports with a stage or status filter)."""
         values = {
             "sequence": state.sequence,
             "edited_through": state.edited_through,
@@ -59,3 +78,24 @@ class ExportStates:
                 [{"pipeline": self.pipeline, "export": export, **values}],
             )
             conn.execute(update(export_states).where(self._row(export)).values(**values))
+            in_export = and_(
+                export_rows.c.pipeline == self.pipeline, export_rows.c.export == export
+            )
+            for start in range(0, len(rows), BATCH):
+                batch = rows[start : start + BATCH]
+                hashes = [label_hash for label_hash, _ in batch]
+                conn.execute(
+                    delete(export_rows).where(in_export, export_rows.c.label_hash.in_(hashes))
+                )
+                conn.execute(
+                    insert(export_rows),
+                    [
+                        {
+                            "pipeline": self.pipeline,
+                            "export": export,
+                            "label_hash": h,
+                            "edited_at": t,
+                        }
+                        for h, t in batch
+                    ],
+                )

@@ -9,6 +9,7 @@
   it became, and the link's state (`LinkState`).
 - `encord_exports`: one row per (pipeline, export): the label-export watermark, advanced only
   after the export's manifest is written.
+- `encord_export_rows`: the rows a filtered export wrote, at the edit time listed.
 - `encord_locks`: one row per pipeline; planners and ingests update it inside their transaction,
   which serialises them across processes (a row lock on PostgreSQL, the write lock on SQLite).
 
@@ -182,6 +183,17 @@ export_states = Table(
     Column("boundary", Text, nullable=False, default="{}"),  # {label hash: digest} at it
     Column("manifest_url", Text),
     Column("updated_at", Float, nullable=False),
+)
+
+# Rows an export with a stage or status filter wrote, at the edit time listed: a row can enter
+# such a filter without an edit (a task moved to Complete), so the watermark alone cannot tell.
+export_rows = Table(
+    "encord_export_rows",
+    metadata,
+    Column("pipeline", String(200), primary_key=True),
+    Column("export", String(200), primary_key=True),
+    Column("label_hash", String(64), primary_key=True),
+    Column("edited_at", String(40), nullable=False),
 )
 
 locks = Table(

@@ -8,22 +8,25 @@ from typing import Any
 
 from dagster_encord.config import ExportSection
 from dagster_encord.encord_client.client import EncordClient
-from dagster_encord.exports import export_labels
+from dagster_encord.exports import export_labels, pending_edits
 from dagster_encord.ledger import Ledger
 from dagster_encord.sources import open_source
 from tests.exports.conftest import Labelled
 from tests.exports.labelling import label, rows_by_hash
 
 
+def section(out: Path, **fields: Any) -> ExportSection:
+    return ExportSection.model_validate(
+        {"name": "all", "format": "json", "destination": out.as_uri(), **fields}
+    )
+
+
 def export(
     client: EncordClient, labelled: Labelled, ledger: Ledger, out: Path, **fields: Any
 ) -> Any:
-    section = ExportSection.model_validate(
-        {"name": "all", "format": "json", "destination": out.as_uri(), **fields}
-    )
     return export_labels(
         client,
-        section,
+        section(out, **fields),
         labelled.section.title,
         open_source(out.as_uri()),
         ledger.export_states,
@@ -90,3 +93,25 @@ def test_incremental_exports_only_the_rows_edited_since_the_last_window(
     (row,) = json_lines(out / "window-000002" / "part-00000.jsonl")
     assert row["label_hash"] == edited[0].label_hash
     assert len(row["object_answers"]) == 3
+
+
+def test_a_row_completed_without_an_edit_joins_the_stage_filtered_export(
+    client: EncordClient, labelled: Labelled, ledger: Ledger, tmp_path: Path
+) -> None:
+    early, late = label(labelled.project, labelled.train[:2])
+    early.workflow_complete()
+    out = tmp_path / "complete"
+    first = export(client, labelled, ledger, out, stage="Complete", label_statuses=["COMPLETED"])
+    assert (first.rows, first.rows_by_stage) == (1, {"Complete": 1})
+    label(labelled.project, labelled.train[2:3])  # a later edit moves the watermark past `late`
+
+    late.workflow_complete()  # a task move, no label edit
+    sensor = pending_edits(
+        client, section(out, stage="Complete"), labelled.section.title, ledger.export_states
+    )
+    assert sensor.rows == 1
+    second = export(client, labelled, ledger, out, stage="Complete", label_statuses=["COMPLETED"])
+    (row,) = json_lines(out / "window-000002" / "part-00000.jsonl")
+    assert (second.rows, row["label_hash"]) == (1, late.label_hash)
+    again = export(client, labelled, ledger, out, stage="Complete", label_statuses=["COMPLETED"])
+    assert (again.rows, again.manifest_url) == (0, None)
