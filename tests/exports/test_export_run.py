@@ -115,3 +115,17 @@ def test_a_row_completed_without_an_edit_joins_the_stage_filtered_export(
     assert (second.rows, row["label_hash"]) == (1, late.label_hash)
     again = export(client, labelled, ledger, out, stage="Complete", label_statuses=["COMPLETED"])
     assert (again.rows, again.manifest_url) == (0, None)
+
+
+def test_signed_urls_and_object_selection_in_json(
+    client: EncordClient, labelled: Labelled, ledger: Ledger, tmp_path: Path
+) -> None:
+    label(labelled.project, labelled.train[:2], cars=2, people=1)
+    out = tmp_path / "signed"
+    report = export(client, labelled, ledger, out, signed_urls=True, objects=["person"])
+    assert (report.rows, report.objects) == (2, 2)
+    for row in json_lines(out / "window-000001" / "part-00000.jsonl"):
+        (unit,) = row["data_units"].values()
+        assert "X-Amz-Signature=" in unit["data_link"]  # presigned, as Encord signs S3 links
+        (person,) = unit["labels"]["objects"]
+        assert person["name"] == "person"

@@ -47,11 +47,23 @@ def _attributes(harness: Harness) -> dict[str, Any]:
     config = harness.config(planner={"budget": {"image": 500}})
     config["metadata"] = {"schema": "schema.yaml", "sidecar": "append"}
     config["sensors"] = {"running": True, "interval_seconds": 7}
+    config["project"] = {"title": "cams-labelling", "ontology": "ontology.yaml"}
+    config["exports"] = [
+        {
+            "name": "rows",
+            "format": "json",
+            "destination": f"s3://{harness.bucket}/exports/rows/",
+            "options": {"endpoint_url": harness.endpoint, "secret_access_key_env": "AWS_KEY"},
+            "label_statuses": ["COMPLETED"],
+            "schedule": "0 * * * *",
+        }
+    ]
     return config
 
 
 def test_yaml_and_python_build_identical_definitions(harness: Harness, tmp_path: Path) -> None:
     (tmp_path / "schema.yaml").write_text(SCHEMA_YAML)
+    (tmp_path / "ontology.yaml").write_text("objects: [{name: car, shape: bounding_box}]\n")
     attributes = _attributes(harness)
     pipeline_yaml = tmp_path / "pipeline.yaml"
     pipeline_yaml.write_text(
@@ -60,12 +72,18 @@ def test_yaml_and_python_build_identical_definitions(harness: Harness, tmp_path:
     from_yaml = component_defs(
         EncordPipeline.resolve_from_yaml(yaml.safe_dump(attributes)), tmp_path
     )
-    python_config = {**attributes, "metadata": {"schema": str(tmp_path / "schema.yaml")}}
+    python_config = {
+        **attributes,
+        "metadata": {"schema": str(tmp_path / "schema.yaml")},
+        "project": {"title": "cams-labelling", "ontology": str(tmp_path / "ontology.yaml")},
+    }
     from_python = build_encord_ingestion(python_config)
     from_file = build_encord_ingestion(load_pipeline_config(pipeline_yaml))
     shape = _shape(from_python)
     assert shape == _shape(from_yaml) == _shape(from_file)
     assert "cams/metadata_upserts" in shape["assets"]  # the schema file was found relative
+    assert "cams/label_exports/rows" in shape["assets"] and "cams__export_rows" in shape["jobs"]
+    assert ("cams__label_edits_rows", 300, "DefaultSensorStatus.RUNNING") in shape["sensors"]
     assert ("cams__new_objects", 7, "DefaultSensorStatus.RUNNING") in shape["sensors"]
     assert shape["resources"] == ["encord", "ledger"]
 
