@@ -1,4 +1,5 @@
-"""`dagster-encord status PIPELINE.yaml|NAME`: files per state, open chunks, quarantined files.
+"""`dagster-encord status PIPELINE.yaml|NAME`: files per state, open chunks, quarantined files,
+and where each label export stands.
 
 Given the pipeline's file, the ledger is the one its `ledger:` section names (`url_env` is read
 from the environment); given a name, `--ledger` or the SQLite ledger under DAGSTER_HOME.
@@ -7,6 +8,10 @@ from the environment); given a name, `--ledger` or the SQLite ledger under DAGST
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dagster_encord.ledger import Ledger
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,4 +56,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"  quarantined {row.key}: {row.error_class}: {row.error_message}")
     if len(quarantined) > args.quarantined:
         print(f"  ... and {len(quarantined) - args.quarantined} more")
+    for export in config.exports if config is not None else []:
+        _print_export(ledger, export.name)
     return 0
+
+
+def _print_export(ledger: Ledger, name: str) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        state = ledger.export_states.get(name)
+    except DBAPIError:  # a ledger made before exports existed: the first export creates it
+        state = None
+    if state is None or state.sequence == 0:
+        print(f"export {name}: not run yet")
+        return
+    print(
+        f"export {name}: {state.sequence} runs, labels edited through {state.edited_through}; "
+        f"last manifest {state.manifest_url}"
+    )

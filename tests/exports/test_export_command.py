@@ -77,5 +77,10 @@ def test_export_writes_the_named_export_and_snapshot_writes_every_row(
     manifest = json.loads(snapshot.read_text())
     assert (manifest["mode"], manifest["rows"]) == ("snapshot", 4)
 
+    assert main(["status", str(path)]) == 0
+    status = capsys.readouterr().out
+    assert "export train: 2 runs, labels edited through 20" in status
+    assert "export val: not run yet" in status
+
     assert main(["export", str(path), "--name", "nope", *home]) == 2
     assert "no export named 'nope'; configured: train, val" in capsys.readouterr().err
