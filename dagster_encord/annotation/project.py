@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from dagster_encord.annotation.ontology import load_ontology_file
 from dagster_encord.annotation.ontology_sync import OntologySync, sync_ontology
+from dagster_encord.config.exports import LABEL_STATUSES
 from dagster_encord.encord_client.client import is_uuid
 from dagster_encord.encord_client.projects import DatasetRef, LabelRowInfo, ProjectRef
 from dagster_encord.errors import EncordNotFoundError, ProjectError
@@ -26,15 +27,7 @@ if TYPE_CHECKING:
     from dagster_encord.config import ProjectSection
     from dagster_encord.encord_client.client import EncordClient
 
-# Encord's label statuses (manual QA projects), always reported so each plots as a series.
-LABEL_STATUSES = (
-    "NOT_LABELLED",
-    "LABEL_IN_PROGRESS",
-    "LABELLED",
-    "REVIEW_IN_PROGRESS",
-    "REVIEWED",
-    "REVIEWED_TWICE",
-)
+# Encord's label statuses (manual QA projects) are always reported, so each plots as a series.
 
 
 @dataclass

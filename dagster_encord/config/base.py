@@ -9,7 +9,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
-from dagster_encord.credentials import secret_url_problem
+from dagster_encord.credentials import secret_option_problem, secret_url_problem
 from dagster_encord.errors import DagsterEncordError
 
 _T = TypeVar("_T")
@@ -49,6 +49,31 @@ def no_secret_url(url: str, fix: str) -> str:
     if problem is not None:
         raise ValueError(problem)
     return url
+
+
+def asset_name(value: str) -> str:
+    """A name that prefixes asset keys (a pipeline's, an export's)."""
+    if not value or not value.replace("_", "").isalnum():
+        raise ValueError(f"{value!r}: use {NAME_HELP}")
+    return value
+
+
+def bucket_url(value: str) -> str:
+    """A URL a source opens (its scheme known), with no credential in it."""
+    from dagster_encord.sources.registry import provider_for
+
+    as_value_error(provider_for, value)
+    return no_secret_url(
+        value, "remove it and pass the credential as options: {sas_token_env: VARIABLE_NAME}"
+    )
+
+
+def no_secret_options(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Provider options without a literal credential (they come as <option>_env)."""
+    problem = secret_option_problem(value or {})
+    if problem is not None:
+        raise ValueError(problem)
+    return value
 
 
 def env_var_name(value: str | None) -> str | None:

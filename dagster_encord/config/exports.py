@@ -11,8 +11,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from dagster_encord.config.base import NAME_HELP, Section, as_value_error, no_secret_url
-from dagster_encord.credentials import secret_option_problem
+from dagster_encord.config.base import (
+    NAME_HELP,
+    Section,
+    asset_name,
+    bucket_url,
+    no_secret_options,
+)
 
 TASK_STATUSES = ("QUEUED", "ASSIGNED", "IN_REVIEW", "RETURNED", "COMPLETED")
 LABEL_STATUSES = (
@@ -96,30 +101,9 @@ class ExportSection(Section):
         default=MAX_BUNDLE, description="Label rows per shard file (bundles are 1,000 at most)."
     )
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not value or not value.replace("_", "").isalnum():
-            raise ValueError(f"{value!r}: use {NAME_HELP}")
-        return value
-
-    @field_validator("destination")
-    @classmethod
-    def _destination(cls, value: str) -> str:
-        from dagster_encord.sources.registry import provider_for
-
-        as_value_error(provider_for, value)
-        return no_secret_url(
-            value, "remove it and pass the credential as options: {sas_token_env: VARIABLE_NAME}"
-        )
-
-    @field_validator("options")
-    @classmethod
-    def _options(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        problem = secret_option_problem(value or {})
-        if problem is not None:
-            raise ValueError(problem)
-        return value
+    _name = field_validator("name")(asset_name)
+    _destination = field_validator("destination")(bucket_url)
+    _options = field_validator("options")(no_secret_options)
 
     @field_validator("label_statuses")
     @classmethod

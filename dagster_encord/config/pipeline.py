@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from dagster_encord.config.annotation import DatasetRule, ProjectSection
-from dagster_encord.config.base import NAME_HELP, Section
+from dagster_encord.config.base import NAME_HELP, Section, asset_name
 from dagster_encord.config.exports import ExportSection
 from dagster_encord.config.sections import (
     EncordSection,
@@ -66,12 +66,7 @@ class PipelineConfig(Section):
         "from the datasets, or delete them and its storage item.",
     )
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not value or not value.replace("_", "").isalnum():
-            raise ValueError(f"{value!r}: use {NAME_HELP}")
-        return value
+    _name = field_validator("name")(asset_name)
 
     @field_validator("datasets")
     @classmethod

@@ -10,8 +10,14 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from dagster_encord.config.base import Section, as_value_error, env_var_name, no_secret_url
-from dagster_encord.credentials import secret_option_problem
+from dagster_encord.config.base import (
+    Section,
+    as_value_error,
+    bucket_url,
+    env_var_name,
+    no_secret_options,
+    no_secret_url,
+)
 from dagster_encord.encord_client.client import DEFAULT_DOMAIN
 from dagster_encord.errors import ConfigError
 from dagster_encord.planner.config import PlannerConfig
@@ -124,23 +130,8 @@ class SourceSection(Section):
     )
     page_size: int = Field(default=1000, description="Keys per listing page.")
 
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        from dagster_encord.sources.registry import provider_for
-
-        as_value_error(provider_for, value)
-        return no_secret_url(
-            value, "remove it and pass the credential as options: {sas_token_env: VARIABLE_NAME}"
-        )
-
-    @field_validator("options")
-    @classmethod
-    def _options(cls, value: dict[str, Any]) -> dict[str, Any]:
-        problem = secret_option_problem(value)
-        if problem is not None:
-            raise ValueError(problem)
-        return value
+    _url = field_validator("url")(bucket_url)
+    _options = field_validator("options")(no_secret_options)
 
 
 class RegistrationSection(Section):

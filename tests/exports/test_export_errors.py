@@ -19,23 +19,15 @@ from dagster_encord.ledger import ExportState, Ledger
 from dagster_encord.sources import open_source
 from tests.exports.conftest import Labelled
 from tests.exports.labelling import label, rows_by_hash
+from tests.exports.test_export_run import export, export_section
 
 
 def section(out: Path, **fields: Any) -> ExportSection:
-    return ExportSection.model_validate(
-        {"name": "x", "format": "json", "destination": out.as_uri(), **fields}
-    )
+    return export_section(out, **{"name": "x", **fields})
 
 
 def run(client: EncordClient, labelled: Labelled, ledger: Ledger, out: Path, **fields: Any) -> Any:
-    return export_labels(
-        client,
-        section(out, **fields),
-        labelled.section.title,
-        open_source(out.as_uri()),
-        ledger.export_states,
-        pipeline="cams",
-    )
+    return export(client, labelled, ledger, out, **{"name": "x", **fields})
 
 
 @pytest.mark.parametrize(

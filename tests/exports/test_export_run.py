@@ -15,7 +15,7 @@ from tests.exports.conftest import Labelled
 from tests.exports.labelling import label, rows_by_hash
 
 
-def section(out: Path, **fields: Any) -> ExportSection:
+def export_section(out: Path, **fields: Any) -> ExportSection:
     return ExportSection.model_validate(
         {"name": "all", "format": "json", "destination": out.as_uri(), **fields}
     )
@@ -26,7 +26,7 @@ def export(
 ) -> Any:
     return export_labels(
         client,
-        section(out, **fields),
+        export_section(out, **fields),
         labelled.section.title,
         open_source(out.as_uri()),
         ledger.export_states,
@@ -107,7 +107,7 @@ def test_a_row_completed_without_an_edit_joins_the_stage_filtered_export(
 
     late.workflow_complete()  # a task move, no label edit
     sensor = pending_edits(
-        client, section(out, stage="Complete"), labelled.section.title, ledger.export_states
+        client, export_section(out, stage="Complete"), labelled.section.title, ledger.export_states
     )
     assert sensor.rows == 1
     second = export(client, labelled, ledger, out, stage="Complete", label_statuses=["COMPLETED"])
