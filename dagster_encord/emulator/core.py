@@ -64,7 +64,7 @@ class EmulatorCore:
 
     def add_public_key(self, public_key_text: str, user: str = DEFAULT_USER) -> str:
         key_id = self.keys.add_key(public_key_text, user)
-        self.state.save(OrgDoc(key=f"key:{key_id}", value=user), kind="user_key")
+        self.state.save(self._user_doc(f"key:{key_id}", user), kind="user_key")
         return key_id
 
     def new_ssh_key(self, user: str = DEFAULT_USER) -> str:
@@ -74,8 +74,11 @@ class EmulatorCore:
 
     def add_token(self, token: str | None = None, user: str = DEFAULT_USER) -> str:
         token = self.keys.add_token(token, user)
-        self.state.save(OrgDoc(key=f"token:{token}", value=user), kind="user_key")
+        self.state.save(self._user_doc(f"token:{token}", user), kind="user_key")
         return token
+
+    def _user_doc(self, key: str, user: str) -> OrgDoc:
+        return OrgDoc(key=key, value=user, updated_at=self.state.clock.now_iso())
 
     # --- integrations ----------------------------------------------------------------------
 
@@ -91,7 +94,7 @@ class EmulatorCore:
     ) -> str:
         """A template projects can be created from; stages are `(title, stage type)` pairs or
         `{"title", "stageType", "uuid"?}` dicts. Raises ValueError for a workflow it cannot run."""
-        template = build_template(title, stages)
+        template = build_template(title, stages, self.state.clock.now_iso())
         self.state.save(template)
         return template.uuid
 
@@ -125,12 +128,13 @@ class EmulatorCore:
             }
 
     def reset(self) -> None:
-        """Forget all data, faults and counters; registered keys and tokens stay."""
+        """Forget all data, faults and counters and return to real time; registered keys and
+        tokens stay."""
         self.state.reset()
         for key_id, user in self.keys.keys.items():
-            self.state.save(OrgDoc(key=f"key:{key_id}", value=user), kind="user_key")
+            self.state.save(self._user_doc(f"key:{key_id}", user), kind="user_key")
         for token, user in self.keys.tokens.items():
-            self.state.save(OrgDoc(key=f"token:{token}", value=user), kind="user_key")
+            self.state.save(self._user_doc(f"token:{token}", user), kind="user_key")
         self.faults.clear()
         self.counters.reset()
 

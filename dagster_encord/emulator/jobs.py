@@ -32,7 +32,7 @@ from typing import Any
 from dagster_encord.emulator.faults import FaultPlan
 from dagster_encord.emulator.groups import make_frames
 from dagster_encord.emulator.media import probe_objects, urls_to_probe
-from dagster_encord.emulator.records import Item, JobUnits, UploadJob, new_uuid, now_iso
+from dagster_encord.emulator.records import Item, JobUnits, UploadJob, new_uuid
 from dagster_encord.emulator.state import EmulatorState
 from dagster_encord.emulator.verify import ObjectVerifier, extension, format_error
 
@@ -280,7 +280,7 @@ class JobRunner:
                 self.state.save(job)
                 return False
             changed: list[Item] = []
-            stamp = now_iso()
+            stamp = self.state.clock.now_iso()
             for unit, check in zip(batch, checks, strict=True):
                 if check.ok:
                     item = self._register(job, unit, check, provider, stamp, changed)

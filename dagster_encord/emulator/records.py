@@ -1,15 +1,35 @@
-"""The emulator's records: plain dataclasses that round-trip through `vars()` for persistence."""
+"""The emulator's records: plain dataclasses that round-trip through `vars()` for persistence.
+
+Time stamps come from the state's clock (`state.clock.now_iso()`), never from here.
+"""
 
 from __future__ import annotations
 
 import uuid as uuid_lib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+class LabelStatus(StrEnum):
+    """A label row's `label_status` (the SDK's LabelStatus)."""
+
+    NOT_LABELLED = "NOT_LABELLED"
+    LABEL_IN_PROGRESS = "LABEL_IN_PROGRESS"
+    LABELLED = "LABELLED"
+    REVIEW_IN_PROGRESS = "REVIEW_IN_PROGRESS"
+    REVIEWED = "REVIEWED"
+    REVIEWED_TWICE = "REVIEWED_TWICE"
+
+
+class AnnotationTaskStatus(StrEnum):
+    """A label row's `annotation_task_status`, what the `label_statuses` filter matches."""
+
+    QUEUED = "QUEUED"
+    ASSIGNED = "ASSIGNED"
+    IN_REVIEW = "IN_REVIEW"
+    RETURNED = "RETURNED"
+    COMPLETED = "COMPLETED"
 
 
 def new_uuid() -> str:
@@ -174,13 +194,21 @@ class Project:
 @dataclass
 class LabelRow:
     label_hash: str
+    # project, data unit and branch never change after creation: the state indexes them
     project_hash: str
     data_hash: str
     branch_name: str
     created_at: str
     last_edited_at: str
-    label_status: str = "LABEL_IN_PROGRESS"
+    label_status: LabelStatus = LabelStatus.LABEL_IN_PROGRESS
     labels: dict[str, Any] = field(default_factory=dict)  # the saved to_encord_dict() pieces
+
+    def __post_init__(self) -> None:
+        self.label_status = LabelStatus(self.label_status)  # loaded back as a plain string
+
+    @property
+    def index_key(self) -> tuple[str, str]:
+        return (self.project_hash, self.branch_name)
 
 
 @dataclass
@@ -228,4 +256,4 @@ class OrgDoc:
 
     key: str
     value: Any
-    updated_at: str = field(default_factory=now_iso)
+    updated_at: str = ""

@@ -2,7 +2,11 @@
 
 Unauthenticated (the emulator binds to 127.0.0.1 only). JSON in, JSON out:
   GET    /__emulator/state                      counts, integrations, duplicate items
-  POST   /__emulator/reset                      forget data, faults and counters (keys stay)
+  POST   /__emulator/reset                      forget data, faults and counters, back to real
+                                                time (keys stay)
+  GET    /__emulator/clock                      {"frozenAt": ISO or null, "now": ISO}
+  POST   /__emulator/clock                      {"frozenAt"?: ISO or null (null = real time),
+                                                 "advanceSeconds"?: n (a frozen clock moves on)}
   GET    /__emulator/counters                   {"endpoint": count}; DELETE resets them
   POST   /__emulator/keys                       {"publicKey", "user"?} -> {"keyId"}
   POST   /__emulator/keys/generate              {"user"?} -> {"privateKey"} (registered)
@@ -139,9 +143,25 @@ def routes(core: EmulatorCore) -> list[Route]:
         core.reset()
         return {}
 
+    def set_clock(body: dict[str, Any], _: dict[str, str]) -> dict[str, Any]:
+        unknown = set(body) - {"frozenAt", "advanceSeconds"}
+        if unknown:
+            raise ValueError(
+                f"unknown clock fields {sorted(unknown)}; use frozenAt, advanceSeconds"
+            )
+        if body.get("frozenAt") is not None:  # first, so one request can freeze and advance
+            state.clock.freeze(str(body["frozenAt"]))
+        elif "frozenAt" in body:
+            state.clock.unfreeze()
+        if "advanceSeconds" in body:
+            state.clock.advance(float(body["advanceSeconds"]))
+        return state.clock.describe()
+
     table: list[tuple[str, str, Callable[[dict[str, Any], dict[str, str]], Any]]] = [
         ("GET", "/state", lambda _, __: core.describe()),
         ("POST", "/reset", reset),
+        ("GET", "/clock", lambda _, __: state.clock.describe()),
+        ("POST", "/clock", set_clock),
         ("GET", "/counters", lambda _, __: core.counters.snapshot()),
         ("DELETE", "/counters", clear_counters),
         (

@@ -11,7 +11,7 @@ from dagster_encord.emulator.context import Ctx
 from dagster_encord.emulator.groups import child_items
 from dagster_encord.emulator.manifest import check_metadata_size
 from dagster_encord.emulator.metadata import check_item_metadata
-from dagster_encord.emulator.records import DataRow, Item, now_iso
+from dagster_encord.emulator.records import DataRow, Item
 from dagster_encord.emulator.routes_storage import (
     bulk_patches,
     folder_or_403,
@@ -167,7 +167,7 @@ def _apply_item_patch(ctx: Ctx, item: Item, body: Any, where: str) -> None:
         if problem is not None:
             raise ApiError(400, f"{where}.clientMetadata (item {item.uuid}, {item.url}): {problem}")
         item.client_metadata = metadata
-    item.last_edited_at = now_iso()
+    item.last_edited_at = ctx.state.clock.now_iso()
 
 
 def update_item(ctx: Ctx) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from dagster_encord.emulator.context import Ctx
 from dagster_encord.emulator.groups import resolve_from_items
 from dagster_encord.emulator.jobs import storage_location
 from dagster_encord.emulator.manifest import parse_job_body
-from dagster_encord.emulator.records import Item, SyncJob, UploadJob, new_uuid, now_iso
+from dagster_encord.emulator.records import Item, SyncJob, UploadJob, new_uuid
 from dagster_encord.emulator.routes_storage import folder_or_403
 from dagster_encord.emulator.verify import EXTENSIONS
 from dagster_encord.emulator.wire import ApiError, job_json
@@ -41,7 +41,7 @@ def start_upload_job(ctx: Ctx) -> str:
         unit_count=len(parsed.units),
         skip_duplicates=parsed.skip_duplicates,
         upsert_metadata=parsed.upsert_metadata,
-        created_at=now_iso(),
+        created_at=ctx.state.clock.now_iso(),
     )
     ctx.core.jobs.submit(job, parsed.units)
     return job.uuid
@@ -108,7 +108,7 @@ def _sync_from_local_root(ctx: Ctx, folder_uuid: str, root: Path) -> int:
         for ext in exts
     }
     new_items = []
-    stamp = now_iso()
+    stamp = ctx.state.clock.now_iso()
     bucket_root = root / (parsed.hostname or "")
     for path in sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else []:
         item_type = by_extension.get(path.suffix.lstrip(".").lower())

@@ -16,7 +16,7 @@ from dagster_encord.emulator.legacy import (
 )
 from dagster_encord.emulator.manifest import check_metadata_size
 from dagster_encord.emulator.metadata import check_item_metadata
-from dagster_encord.emulator.records import DataRow, Ontology, Project, new_uuid, now_iso
+from dagster_encord.emulator.records import DataRow, Ontology, Project, new_uuid
 from dagster_encord.emulator.wire import ApiError, data_row_json, dataset_type, found_or_403
 from dagster_encord.emulator.workflow import (
     drop_data_tasks,
@@ -99,13 +99,13 @@ def link_items(ctx: Ctx, values: dict[str, Any]) -> list[dict[str, Any]]:
                 )
             if item_uuid in linked and behaviour == "SKIP":
                 continue
-            stamp = now_iso()
+            stamp = ctx.state.clock.now_iso()
             new_rows.append(DataRow(new_uuid(), dataset.uuid, item_uuid, stamp, stamp))
             item.backed_data_units += 1
             items.append(item)
             linked.add(item_uuid)
         dataset.data_hashes.extend(r.data_hash for r in new_rows)
-        dataset.last_edited_at = now_iso()
+        dataset.last_edited_at = ctx.state.clock.now_iso()
         ctx.state.save_many(new_rows)
         ctx.state.save_many(items)
         ctx.state.save(dataset)
@@ -150,7 +150,7 @@ def save_data_row(ctx: Ctx, values: dict[str, Any]) -> dict[str, Any]:
             item.client_metadata = metadata
         if "data_title" in payload:
             item.name = str(payload["data_title"])
-        row.last_edited_at = item.last_edited_at = now_iso()
+        row.last_edited_at = item.last_edited_at = ctx.state.clock.now_iso()
         ctx.state.save(item)
         ctx.state.save(row)
         return {"data_row": data_row_json(ctx.state, row, True), "updated_fields": list(payload)}
@@ -174,9 +174,8 @@ def delete_data(ctx: Ctx, values: dict[str, Any]) -> bool:
                 item.backed_data_units = max(0, item.backed_data_units - 1)
                 items.append(item)
         dataset.data_hashes = [h for h in dataset.data_hashes if h not in gone]
-        dataset.last_edited_at = now_iso()
-        labels = [r.label_hash for r in ctx.state.label_rows.values() if r.data_hash in gone]
-        ctx.state.drop("label_row", labels)
+        dataset.last_edited_at = ctx.state.clock.now_iso()
+        ctx.state.drop("label_row", ctx.state.label_hashes_of_data(gone))
         drop_data_tasks(ctx.state, gone)
         ctx.state.drop("data_row", gone)
         ctx.state.save_many(items)
@@ -219,7 +218,7 @@ def create_project(ctx: Ctx, values: dict[str, Any]) -> str:
     if not isinstance(title, str) or not title:
         raise ApiError(400, "project title must be a non-empty string")
     dataset_hashes = list(payload.get("dataset_hashes") or [])
-    stamp = now_iso()
+    stamp = ctx.state.clock.now_iso()
     with ctx.state.lock:
         for dataset_hash in dataset_hashes:
             found_or_403(ctx.state.datasets, dataset_hash, "dataset")
@@ -260,7 +259,7 @@ def add_project_datasets(ctx: Ctx, values: dict[str, Any]) -> bool:
             found_or_403(ctx.state.datasets, dataset_hash, "dataset")
             if dataset_hash not in project.dataset_hashes:
                 project.dataset_hashes.append(dataset_hash)
-        project.last_edited_at = now_iso()
+        project.last_edited_at = ctx.state.clock.now_iso()
         ctx.state.save(project)
         sync_project_tasks(ctx.state, project)
     return True
@@ -272,7 +271,7 @@ def remove_project_datasets(ctx: Ctx, values: dict[str, Any]) -> bool:
     with ctx.state.lock:
         project = project_or_403(ctx, admin=True)
         project.dataset_hashes = [h for h in project.dataset_hashes if h not in hashes]
-        project.last_edited_at = now_iso()
+        project.last_edited_at = ctx.state.clock.now_iso()
         ctx.state.save(project)
         sync_project_tasks(ctx.state, project)
     return True

@@ -11,7 +11,7 @@ from dagster_encord.emulator.metadata import (
     validate_legacy_schema,
     validate_schema_v2,
 )
-from dagster_encord.emulator.records import new_uuid, now_iso
+from dagster_encord.emulator.records import new_uuid
 
 
 def get_schema_v2(ctx: Ctx) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def save_legacy_schema(ctx: Ctx) -> dict[str, Any]:
     schema = validate_legacy_schema(ctx.json())
     with ctx.state.lock:
         previous = ctx.state.org(SCHEMA_LEGACY)
-        stamp = now_iso()
+        stamp = ctx.state.clock.now_iso()
         ctx.state.set_org(
             SCHEMA_LEGACY,
             {

@@ -7,7 +7,7 @@ from typing import Any
 
 from dagster_encord.emulator.context import Ctx
 from dagster_encord.emulator.legacy import like, project_for
-from dagster_encord.emulator.records import Dataset, Folder, Ontology, Project, new_uuid, now_iso
+from dagster_encord.emulator.records import Dataset, Folder, Ontology, Project, new_uuid
 from dagster_encord.emulator.wire import OWNER, ApiError
 
 
@@ -16,7 +16,7 @@ def create_dataset(ctx: Ctx) -> dict[str, Any]:
     title = body.get("title")
     if not isinstance(title, str) or not title:
         raise ApiError(400, "dataset title must be a non-empty string")
-    stamp = now_iso()
+    stamp = ctx.state.clock.now_iso()
     dataset = Dataset(
         new_uuid(),
         title,
@@ -165,7 +165,7 @@ def create_ontology(ctx: Ctx) -> dict[str, Any]:
     body = ctx.json_object({"title", "description", "editor"})
     if not isinstance(body.get("title"), str) or not body["title"]:
         raise ApiError(400, "ontology title must be a non-empty string")
-    stamp = now_iso()
+    stamp = ctx.state.clock.now_iso()
     ontology = Ontology(
         new_uuid(), body["title"], str(body.get("description") or ""), _editor(body), stamp, stamp
     )
@@ -194,7 +194,7 @@ def save_ontology(ctx: Ctx) -> dict[str, Any]:
         ontology.title = str(body.get("title") or ontology.title)
         ontology.description = str(body.get("description") or "")
         ontology.editor = _editor(body)
-        ontology.last_edited_at = now_iso()
+        ontology.last_edited_at = ctx.state.clock.now_iso()
         ctx.state.save(ontology)
     return {}
 

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from dagster_encord.emulator.context import Ctx
-from dagster_encord.emulator.records import Folder, Item, new_uuid, now_iso
+from dagster_encord.emulator.records import Folder, Item, new_uuid
 from dagster_encord.emulator.wire import ApiError, folder_json, found_or_403
 
 BULK_LIMIT = 1000
@@ -51,7 +51,7 @@ def create_folder(ctx: Ctx) -> dict[str, Any]:
             metadata = None
         if not isinstance(metadata, dict):
             raise ApiError(400, "clientMetadata must be a JSON-encoded object string")
-    stamp = now_iso()
+    stamp = ctx.state.clock.now_iso()
     folder = Folder(
         uuid=new_uuid(),
         name=name,
@@ -109,20 +109,20 @@ def patch_name_and_description(
     return patch
 
 
-def _apply_folder_patch(folder: Folder, body: Any, where: str) -> None:
+def _apply_folder_patch(folder: Folder, body: Any, where: str, stamp: str) -> None:
     patch = patch_name_and_description(folder, body, where, FOLDER_PATCH_FIELDS)
     if "clientMetadata" in patch:
         if patch["clientMetadata"] is not None and not isinstance(patch["clientMetadata"], dict):
             raise ApiError(400, f"{where}.clientMetadata must be an object")
         folder.client_metadata = patch["clientMetadata"]
-    folder.last_edited_at = now_iso()
+    folder.last_edited_at = stamp
 
 
 def update_folder(ctx: Ctx) -> dict[str, Any]:
     with ctx.state.lock:
         # Patch a copy, saved only when the whole patch is valid.
         folder = copy.copy(folder_or_403(ctx, ctx.path_params["folder_uuid"]))
-        _apply_folder_patch(folder, ctx.json(), "request body")
+        _apply_folder_patch(folder, ctx.json(), "request body", ctx.state.clock.now_iso())
         ctx.state.save(folder)
         return folder_json(ctx.state, folder)
 
@@ -144,7 +144,8 @@ def patch_folders_bulk(ctx: Ctx) -> dict[str, Any]:
         # Patch copies and save them only when every patch is valid: a bad entry changes nothing.
         folders = [copy.copy(folder_or_403(ctx, folder_uuid)) for folder_uuid in patches]
         for folder in folders:
-            _apply_folder_patch(folder, patches[folder.uuid], f"folderPatches[{folder.uuid}]")
+            where = f"folderPatches[{folder.uuid}]"
+            _apply_folder_patch(folder, patches[folder.uuid], where, ctx.state.clock.now_iso())
         ctx.state.save_many(folders)
         return {"results": [folder_json(ctx.state, f) for f in folders]}
 

@@ -18,7 +18,6 @@ from dagster_encord.emulator.workflow import (
     enter_stage,
     event,
     following_stage,
-    main_label_rows,
     project_data_hashes,
     reject_stage,
     stage_or_404,
@@ -122,8 +121,7 @@ def task_actions(ctx: Ctx) -> dict[str, Any]:
     with state.lock:
         project, stage = _project_stage(ctx)
         planned = _check_batch(ctx, project, stage, actions)
-        labels = main_label_rows(state, project)
-        events = [_apply(ctx, project, stage, task, action, labels) for task, action in planned]
+        events = [_apply(ctx, project, stage, task, action) for task, action in planned]
         state.save_many(task for task, _ in planned)
         state.save_many(events)
     return {}
@@ -135,21 +133,20 @@ def _apply(
     stage: dict[str, str],
     task: Task,
     action: dict[str, Any],
-    labels: dict[str, Any],
 ) -> TaskEvent:
     name = action["action"]
     if name in ("ASSIGN", "RELEASE"):
         task.assignee = action["assignee"] if name == "ASSIGN" else None
         task.status = "ASSIGNED" if name == "ASSIGN" else "RELEASED"
-        return event(project, task, name.lower(), ctx.user)
+        return event(ctx.state, project, task, name.lower(), ctx.user)
     # Submit / approve / reject act as the given assignee, the kept one, or else the caller.
     actor = action.get("assignee") or (task.assignee if action.get("retainAssignee") else None)
-    done = event(project, task, name.lower(), actor or ctx.user)
+    done = event(ctx.state, project, task, name.lower(), actor or ctx.user)
     # The task's label reviews stay with the stage it leaves (entering a stage resets them).
     if name == "REJECT":
-        enter_stage(task, reject_stage(project, stage["uuid"]), "REOPENED", labels)
+        enter_stage(ctx.state, task, reject_stage(project, stage["uuid"]), "REOPENED")
     else:
-        enter_stage(task, following_stage(project, stage["uuid"]), "NEW", labels)
+        enter_stage(ctx.state, task, following_stage(project, stage["uuid"]), "NEW")
     return done
 
 
@@ -175,11 +172,10 @@ def move_tasks(ctx: Ctx) -> dict[str, Any]:
                 f"of project {project.uuid}",
             )
         tasks = [_task_in_stage(ctx, project, stage, str(u)) for u in task_uuids]
-        labels = main_label_rows(state, project)
         events = []
         for task in tasks:
-            events.append(event(project, task, "move", ctx.user))
-            enter_stage(task, destination, "NEW", labels)
+            events.append(event(state, project, task, "move", ctx.user))
+            enter_stage(state, task, destination, "NEW")
         state.save_many(tasks)
         state.save_many(events)
     return {}

@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -182,7 +183,22 @@ class EncordEmulator:
             return [state.items[u] for u in state.folder_items.get(folder_uuid, {})]
 
     def reset(self) -> None:
+        """Forget all data, faults and counters and return to real time (keys stay)."""
         self.core.reset()
+
+    # --- clock -----------------------------------------------------------------------------
+
+    def freeze_clock(self, at: str | datetime) -> None:
+        """Stamp every record change with `at` (ISO 8601 or datetime; naive means UTC) until
+        `advance_clock` or `unfreeze_clock`."""
+        self.core.state.clock.freeze(at)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the frozen clock on by `seconds` (fractions allowed)."""
+        self.core.state.clock.advance(seconds)
+
+    def unfreeze_clock(self) -> None:
+        self.core.state.clock.unfreeze()
 
     # --- faults ----------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 One re-entrant lock guards everything; callers hold `state.lock` across a read-modify-write. With a
 state file each `save`/`drop` is written through to SQLite, and `EmulatorState.open` loads it back.
+The indexes are rebuilt from the records (`index_record`) on every save and load, never persisted.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from dagster_encord.emulator.clock import Clock
 from dagster_encord.emulator.records import (
     DataRow,
     Dataset,
@@ -74,6 +76,11 @@ class EmulatorState:
     listing_cache: dict[tuple[Any, ...], list[str]] = field(default_factory=dict)
     # project uuid -> data hash -> task uuid: the workflow routes look tasks up by data unit
     project_tasks: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
+    # data hash -> (project uuid, branch) -> label hash: a data unit's label rows without a scan
+    data_labels: dict[str, dict[tuple[str, str], str]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+    clock: Clock = field(default_factory=Clock)
 
     @classmethod
     def open(cls, path: str | Path | None) -> EmulatorState:
@@ -152,7 +159,7 @@ class EmulatorState:
         return default if doc is None else doc.value
 
     def set_org(self, key: str, value: Any) -> None:
-        self.save(OrgDoc(key=key, value=value))
+        self.save(OrgDoc(key=key, value=value, updated_at=self.clock.now_iso()))
 
     # --- writes ----------------------------------------------------------------------------
 
@@ -181,6 +188,8 @@ class EmulatorState:
                     self._unindex_item(record)
                 elif isinstance(record, Task):
                     self.project_tasks[record.project_hash].pop(record.data_hash, None)
+                elif isinstance(record, LabelRow):
+                    self._unindex_label(record)
             if self.store is not None:
                 self.store.delete_many(kind, keys)
 
@@ -193,6 +202,8 @@ class EmulatorState:
             self.folder_version.clear()
             self.listing_cache.clear()
             self.project_tasks.clear()
+            self.data_labels.clear()
+            self.clock.unfreeze()
             if self.store is not None:
                 self.store.clear()
 
@@ -214,8 +225,20 @@ class EmulatorState:
             self.folder_version[record.parent] += 1
         elif isinstance(record, Task):
             self.project_tasks[record.project_hash][record.data_hash] = key
+        elif isinstance(record, LabelRow):
+            previous = table.get(key)
+            if previous is not None and previous is not record:
+                self._unindex_label(previous)
+            self.data_labels[record.data_hash][(record.project_hash, record.branch_name)] = key
         table[key] = record
         return key
+
+    def _unindex_label(self, label: LabelRow) -> None:
+        branches = self.data_labels.get(label.data_hash)
+        if branches is not None and branches.get(label.index_key) == label.label_hash:
+            del branches[label.index_key]
+            if not branches:
+                del self.data_labels[label.data_hash]
 
     def _unindex_item(self, item: Item) -> None:
         if item.group_uuid is not None:  # frames are never in the folder indexes
@@ -244,6 +267,26 @@ class EmulatorState:
         """Items beyond the first with the same URL (or frame URLs) in one folder."""
         with self.lock:
             return sum(len(uuids) - 1 for uuids in self.url_index.values() if len(uuids) > 1)
+
+    def label_row_of(
+        self, project_hash: str, data_hash: str, branch: str = "main"
+    ) -> LabelRow | None:
+        """The data unit's label row on `branch` of the project, if it has one."""
+        label_hash = self.data_labels.get(data_hash, {}).get((project_hash, branch))
+        return self.label_rows.get(label_hash) if label_hash is not None else None
+
+    def label_rows_of(self, project_hash: str, data_hash: str) -> list[LabelRow]:
+        """The data unit's label rows in the project, one per branch: main first, then by name."""
+        found = [
+            self.label_rows[label_hash]
+            for (project, _), label_hash in self.data_labels.get(data_hash, {}).items()
+            if project == project_hash
+        ]
+        return sorted(found, key=lambda r: (r.branch_name != "main", r.branch_name))
+
+    def label_hashes_of_data(self, data_hashes: Iterable[str]) -> list[str]:
+        """Every label row (any project, any branch) of these data units."""
+        return [h for d in data_hashes for h in self.data_labels.get(d, {}).values()]
 
     def subtree(self, folder_uuid: str) -> list[str]:
         """The folder and all folders below it."""

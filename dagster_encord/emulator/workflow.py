@@ -17,13 +17,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from dagster_encord.emulator.records import (
+    AnnotationTaskStatus,
     LabelRow,
     Project,
     Task,
     TaskEvent,
     WorkflowTemplate,
     new_uuid,
-    now_iso,
 )
 from dagster_encord.emulator.state import EmulatorState
 from dagster_encord.emulator.wire import ApiError
@@ -42,7 +42,11 @@ STAGE_TYPES = ("ANNOTATION", "REVIEW", "DONE")
 # The most task uuids one `move-tasks` call takes (the SDK's bundles are split at this size).
 MOVE_LIMIT = 500
 # legacy AnnotationTaskStatus of a label row, by the stage type its task is in
-_LEGACY_STATUS = {"ANNOTATION": "QUEUED", "REVIEW": "IN_REVIEW", "DONE": "COMPLETED"}
+_LEGACY_STATUS = {
+    "ANNOTATION": AnnotationTaskStatus.QUEUED,
+    "REVIEW": AnnotationTaskStatus.IN_REVIEW,
+    "DONE": AnnotationTaskStatus.COMPLETED,
+}
 
 
 def default_template() -> WorkflowTemplate:
@@ -55,7 +59,7 @@ def default_template() -> WorkflowTemplate:
 
 
 def build_template(
-    title: str, stages: Sequence[tuple[str, str] | Mapping[str, str]]
+    title: str, stages: Sequence[tuple[str, str] | Mapping[str, str]], created_at: str
 ) -> WorkflowTemplate:
     """A template from `(title, stage type)` pairs or `{"title", "stageType", "uuid"?}` dicts.
 
@@ -82,7 +86,7 @@ def build_template(
         raise ValueError("the first stage of a workflow template must be an ANNOTATION stage")
     if not any(s["stageType"] == "DONE" for s in built):
         raise ValueError("a workflow template needs a DONE (Complete) stage")
-    return WorkflowTemplate(new_uuid(), title, built, now_iso())
+    return WorkflowTemplate(new_uuid(), title, built, created_at)
 
 
 def template_or_403(state: EmulatorState, template_uuid: str) -> WorkflowTemplate:
@@ -140,14 +144,6 @@ def project_data_hashes(state: EmulatorState, project: Project) -> list[str]:
     return hashes
 
 
-def main_label_rows(state: EmulatorState, project: Project) -> dict[str, LabelRow]:
-    return {
-        r.data_hash: r
-        for r in state.label_rows.values()
-        if r.project_hash == project.uuid and r.branch_name == "main"
-    }
-
-
 def open_reviews(label: LabelRow | None) -> list[dict[str, str]]:
     """One NEW review per saved object and classification instance of the label row."""
     if label is None:
@@ -160,16 +156,15 @@ def open_reviews(label: LabelRow | None) -> list[dict[str, str]]:
     ]
 
 
-def enter_stage(
-    task: Task, stage: dict[str, str], status: str, labels: Mapping[str, LabelRow]
-) -> None:
-    """Put `task` in `stage` unassigned; a Review stage opens reviews of its labels."""
+def enter_stage(state: EmulatorState, task: Task, stage: dict[str, str], status: str) -> None:
+    """Put `task` in `stage` unassigned; a Review stage opens reviews of its main-branch labels."""
     task.stage_uuid = stage["uuid"]
     task.status = status
     task.assignee = None
     in_review = stage["stageType"] == "REVIEW"
-    task.reviews = open_reviews(labels.get(task.data_hash)) if in_review else []
-    task.updated_at = now_iso()
+    label = state.label_row_of(task.project_hash, task.data_hash) if in_review else None
+    task.reviews = open_reviews(label)
+    task.updated_at = state.clock.now_iso()
 
 
 def add_tasks(state: EmulatorState, project: Project, data_hashes: Iterable[str]) -> list[Task]:
@@ -178,7 +173,7 @@ def add_tasks(state: EmulatorState, project: Project, data_hashes: Iterable[str]
         return []
     existing = state.project_tasks.get(project.uuid, {})
     first = project.stages[0]["uuid"]
-    stamp = now_iso()
+    stamp = state.clock.now_iso()
     created = [
         Task(new_uuid(), project.uuid, h, first, "NEW", stamp, stamp)
         for h in dict.fromkeys(data_hashes)
@@ -211,9 +206,10 @@ def on_rows_linked(state: EmulatorState, dataset_hash: str, data_hashes: Sequenc
 
 
 def drop_data_tasks(state: EmulatorState, data_hashes: Iterable[str]) -> None:
-    gone = set(data_hashes)
+    gone = list(data_hashes)
     with state.lock:
-        state.drop("task", [t.uuid for t in state.tasks.values() if t.data_hash in gone])
+        every_project = state.project_tasks.values()
+        state.drop("task", [tasks[h] for tasks in every_project for h in gone if h in tasks])
 
 
 def task_of(state: EmulatorState, project: Project, data_hash: str) -> Task | None:
@@ -221,29 +217,29 @@ def task_of(state: EmulatorState, project: Project, data_hash: str) -> Task | No
     return state.tasks.get(task_uuid) if task_uuid else None
 
 
-def graph_node(project: Project, task: Task | None) -> dict[str, str] | None:
+def graph_node(stage: Mapping[str, str] | None) -> dict[str, str] | None:
     """The label row metadata's `workflow_graph_node`: the task's stage."""
-    stage = stage_by_uuid(project, task.stage_uuid) if task else None
     return {"uuid": stage["uuid"], "title": stage["title"]} if stage else None
 
 
-def legacy_task_status(project: Project, task: Task) -> str:
-    """The label row's AnnotationTaskStatus for a workflow task."""
-    stage = stage_by_uuid(project, task.stage_uuid)
+def legacy_task_status(stage: Mapping[str, str] | None, task: Task) -> AnnotationTaskStatus:
+    """The label row's AnnotationTaskStatus for a workflow task in `stage`."""
     stage_type = stage["stageType"] if stage else "ANNOTATION"
     if stage_type == "ANNOTATION" and task.status == "REOPENED":
-        return "RETURNED"
+        return AnnotationTaskStatus.RETURNED
     if stage_type == "ANNOTATION" and task.assignee is not None:
-        return "ASSIGNED"
-    return _LEGACY_STATUS.get(stage_type, "QUEUED")
+        return AnnotationTaskStatus.ASSIGNED
+    return _LEGACY_STATUS.get(stage_type, AnnotationTaskStatus.QUEUED)
 
 
-def event(project: Project, task: Task, action_type: str, actor: str) -> TaskEvent:
+def event(
+    state: EmulatorState, project: Project, task: Task, action_type: str, actor: str
+) -> TaskEvent:
     """An analytics event for an action on `task` in the stage it is in now."""
     return TaskEvent(
         new_uuid(),
         project.uuid,
-        now_iso(),
+        state.clock.now_iso(),
         action_type,
         task.stage_uuid,
         task.uuid,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 from encord import EncordUserClient
@@ -46,7 +45,7 @@ def test_dataset_link_rows_and_client_metadata(
 
 
 def test_project_with_ontology_datasets_and_label_rows(
-    encord_user_client: EncordUserClient, encord_integration: str
+    encord_emulator: EncordEmulator, encord_user_client: EncordUserClient, encord_integration: str
 ) -> None:
     client = encord_user_client
     structure = OntologyStructure()
@@ -61,8 +60,9 @@ def test_project_with_ontology_datasets_and_label_rows(
     assert [d.title for d in project.list_datasets()] == ["ds"]
     rows = project.list_label_rows_v2()
     assert len(rows) == 4 and all(r.label_hash is None for r in rows)
-    before_save = datetime.now(UTC)
-    time.sleep(0.01)
+    before_save = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
+    encord_emulator.freeze_clock(before_save)
+    encord_emulator.advance_clock(0.001)
     with project.create_bundle() as bundle:
         for row in rows:
             row.initialise_labels(bundle=bundle)
@@ -96,12 +96,12 @@ def test_edited_after_filter_selects_recent_saves(
         encord_user_client.create_project("q", [dataset.dataset_hash])
     )
     rows = project.list_label_rows_v2()
+    cutoff = datetime(2025, 6, 2, 10, 0, 0, 500_000, tzinfo=UTC)
+    encord_emulator.freeze_clock(cutoff)
     with project.create_bundle() as bundle:
         for row in rows:
             row.initialise_labels(bundle=bundle)
-    time.sleep(0.01)
-    cutoff = datetime.now(UTC)
-    time.sleep(0.01)
+    encord_emulator.advance_clock(0.001)
     rows[1].save()
     assert [r.data_hash for r in project.list_label_rows_v2(edited_after=cutoff)] == [
         rows[1].data_hash

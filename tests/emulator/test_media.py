@@ -1,5 +1,6 @@
 """Real image sizes: the emulator reads the headers of objects it can reach (moto, a local root)
-at registration; storage items, data rows and label rows carry them, registration JSON wins."""
+at registration; storage items, data rows, label rows and COCO exports carry them, registration
+JSON wins."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from typing import Any
 
 import boto3
 from encord import EncordUserClient
+from encord.objects import OntologyStructure, Shape
+from encord.objects.coordinates import BoundingBoxCoordinates
+from encord.objects.ontology_object_instance import ObjectInstance
 from encord.orm.dataset import StorageLocation
 from encord.orm.storage import (
     CustomerProvidedImageMetadata,
@@ -188,3 +192,33 @@ def test_keys_cannot_reach_outside_the_local_root(tmp_path: Path) -> None:
     assert verifier.locate("s3://bucket/d/x.png") == tmp_path / "root" / "bucket" / "d" / "x.png"
     assert verifier.locate("s3://bucket/../../etc/passwd") is None
     assert verifier.locate("s3://bucket/d/%2E%2E/%2E%2E/%2E%2E/etc/passwd") is None
+
+
+def test_coco_export_of_a_branch_uses_the_real_image_size(
+    s3_bucket: tuple[str, str], encord_user_client: EncordUserClient, encord_integration: str
+) -> None:
+    client = encord_user_client
+    urls = upload(s3_bucket, {"cams/a.png": png(640, 480, (1, 2, 3))})
+    _, result = register(
+        client, encord_integration, {"images": [{"objectUrl": urls["cams/a.png"]}]}
+    )
+    created = client.create_dataset("ds", StorageLocation.AWS, create_backing_folder=False)
+    client.get_dataset(created.dataset_hash).link_items([result.items_with_names[0].item_uuid])
+    structure = OntologyStructure()
+    car = structure.add_object("Car", Shape.BOUNDING_BOX)
+    ontology = client.create_ontology("cars", structure=structure).ontology_hash
+    project = client.get_project(
+        client.create_project("p", [created.dataset_hash], ontology_hash=ontology)
+    )
+    (row,) = project.list_label_rows_v2(branch_name="review")
+    row.initialise_labels()
+    instance = ObjectInstance(car)
+    box = BoundingBoxCoordinates(height=0.1, width=0.2, top_left_x=0.3, top_left_y=0.4)
+    instance.set_for_frames(box, frames=0)
+    row.add_object_instance(instance)
+    row.save()
+
+    coco = project.export_coco_labels(branch_name="review")  # the SDK's own COCO exporter
+    assert [(i["width"], i["height"]) for i in coco["images"]] == [(640, 480)]
+    assert [a["bbox"] for a in coco["annotations"]] == [[192, 192, 128, 48]]
+    assert project.export_coco_labels()["annotations"] == []  # main has no labels

@@ -4,10 +4,12 @@ task actions that the emulator checks whole."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from encord import EncordUserClient
 from encord.exceptions import InvalidArgumentsError, WrongProjectTypeError
+from encord.orm.label_row import AnnotationTaskStatus as LabelTaskStatus
 from encord.workflow import AnnotationStage, FinalStage
 from encord.workflow.stages.annotation import AnnotationTaskStatus
 
@@ -53,6 +55,38 @@ def test_label_rows_complete_and_reopen_their_tasks(
     manual_row.initialise_labels()
     with pytest.raises(WrongProjectTypeError):
         manual_row.workflow_complete()
+
+
+def test_rows_completed_from_the_label_row_list_as_completed_in_the_complete_stage(
+    encord_user_client: EncordUserClient, encord_integration: str
+) -> None:
+    dataset, _ = make_dataset(encord_user_client, encord_integration, 3)
+    project = workflow_project(encord_user_client, [dataset.dataset_hash])
+    rows = project.list_label_rows_v2()
+    with project.create_bundle() as bundle:
+        for row in rows:
+            row.initialise_labels(bundle=bundle)
+    with project.create_bundle() as bundle:
+        for row in rows[:2]:
+            row.workflow_complete(bundle=bundle)
+    rows[1].workflow_reopen()
+
+    def listed(**filters: Any) -> list[tuple[str, str]]:
+        return [
+            (r.data_title, r.workflow_graph_node.title)
+            for r in project.list_label_rows_v2(**filters)
+        ]
+
+    assert listed(label_statuses=[LabelTaskStatus.COMPLETED]) == [("/img00000.jpg", "Complete")]
+    assert listed(workflow_graph_node_title_eq="Complete") == [("/img00000.jpg", "Complete")]
+    assert listed(label_statuses=[LabelTaskStatus.RETURNED]) == [("/img00001.jpg", "Annotate 1")]
+    assert listed(label_statuses=[LabelTaskStatus.QUEUED]) == [("/img00002.jpg", "Annotate 1")]
+    assert (
+        listed(
+            label_statuses=[LabelTaskStatus.COMPLETED], workflow_graph_node_title_eq="Annotate 1"
+        )
+        == []
+    )
 
 
 def test_a_batch_of_actions_is_checked_before_any_task_changes(
