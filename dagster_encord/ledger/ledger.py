@@ -53,8 +53,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from dagster_encord.ledger import engine as engines
-from dagster_encord.ledger import metadata_state, queries, session, transitions
+from dagster_encord.ledger import events, metadata_state, queries, session, transitions
 from dagster_encord.ledger.dataset_links import DatasetLinks
+from dagster_encord.ledger.events import EventDiff
 from dagster_encord.ledger.export_states import ExportStates
 from dagster_encord.ledger.listing import diff_listing, epoch
 from dagster_encord.ledger.models import (
@@ -157,6 +158,22 @@ class Ledger:
         with session.staged(self.engine, pages, self.batch_size) as (conn, listed), conn.begin():
             session.lock(conn, self.pipeline, self._holder)
             return diff_listing(conn, self.pipeline, source_url, listed, listing_id, complete)
+
+    def apply_events(
+        self,
+        created: Sequence[ObjectRecord],
+        deleted: Sequence[tuple[str, datetime]],
+        source_url: str = "",
+    ) -> EventDiff:
+        """Record a batch of bucket events in one transaction (see `events.py`): created
+        objects as a partial listing, (key, event time) deletions as deletions."""
+        listing_id = uuid.uuid4().hex
+        with (
+            session.staged(self.engine, [created], self.batch_size) as (conn, listed),
+            conn.begin(),
+        ):
+            session.lock(conn, self.pipeline, self._holder)
+            return events.apply_events(conn, self.pipeline, source_url, listed, listing_id, deleted)
 
     def plan(
         self,
