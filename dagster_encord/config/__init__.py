@@ -3,6 +3,7 @@
 
 from dagster_encord.config.annotation import DatasetRule, ProjectSection
 from dagster_encord.config.base import Section
+from dagster_encord.config.events import EventsSection, ReconcileSection
 from dagster_encord.config.exports import ExportSection
 from dagster_encord.config.pipeline import PipelineConfig, load_pipeline_config, pipeline_config
 from dagster_encord.config.sections import (
@@ -17,11 +18,13 @@ from dagster_encord.config.sections import (
 __all__ = [
     "DatasetRule",
     "EncordSection",
+    "EventsSection",
     "ExportSection",
     "LedgerSection",
     "MetadataSection",
     "PipelineConfig",
     "ProjectSection",
+    "ReconcileSection",
     "RegistrationSection",
     "Section",
     "SensorsSection",

@@ -126,15 +126,7 @@ class ExportSection(Section):
             raise ValueError("expected a list of names (omit the field for all)")
         return value
 
-    @field_validator("schedule")
-    @classmethod
-    def _schedule(cls, value: str | None) -> str | None:
-        if value is not None and value.strip() not in CRON_MACROS and len(value.split()) != 5:
-            raise ValueError(
-                f"{value!r} is not a cron schedule: five fields (minute hour day month "
-                "weekday), e.g. '0 * * * *', or @hourly / @daily"
-            )
-        return value
+    _schedule = field_validator("schedule")(lambda value: value if value is None else cron(value))
 
     def destination_options(
         self, source_url: str, source_options: dict[str, Any]
@@ -146,6 +138,16 @@ class ExportSection(Section):
 
         same = provider_for(self.destination) == provider_for(source_url)
         return dict(source_options) if same else {}
+
+
+def cron(value: str) -> str:
+    """A cron schedule as Dagster takes it: five fields, or a macro such as @daily."""
+    if value.strip() not in CRON_MACROS and len(value.split()) != 5:
+        raise ValueError(
+            f"{value!r} is not a cron schedule: five fields (minute hour day month "
+            "weekday), e.g. '0 * * * *', or @hourly / @daily"
+        )
+    return value
 
 
 def inside_source(source_url: str, prefix: str, destinations: list[str]) -> list[str]:

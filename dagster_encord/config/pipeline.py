@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from dagster_encord.config.annotation import DatasetRule, ProjectSection
 from dagster_encord.config.base import NAME_HELP, Section, asset_name
+from dagster_encord.config.events import EventsSection, ReconcileSection
 from dagster_encord.config.exports import ExportSection
 from dagster_encord.config.sections import (
     EncordSection,
@@ -49,6 +50,15 @@ class PipelineConfig(Section):
     )
     sensors: SensorsSection = Field(
         default_factory=SensorsSection, description="Sensor intervals and default status."
+    )
+    events: EventsSection | None = Field(
+        default=None,
+        description="Bucket notifications through a queue: the bucket_events sensor replaces "
+        "the polling new_objects sensor. Omit to poll.",
+    )
+    reconcile: ReconcileSection | None = Field(
+        default=None,
+        description="A schedule for the complete listing (lost events, deletions, drift).",
     )
     datasets: list[DatasetRule] = Field(
         default_factory=list,
