@@ -73,7 +73,12 @@ def build_pipeline_assets(
             f"{diff.listed} objects listed: {diff.new} new, {diff.changed} changed, "
             f"{diff.deleted} deleted; {len(plan.chunks)} chunks planned"
         )
-        return dg.MaterializeResult(metadata=listing_metadata(result, settings.display_url))
+        metadata = listing_metadata(result, settings.display_url)
+        if settings.config.events is not None:
+            # What the complete listing found that no event announced: a rising line means
+            # the bucket's notifications are lost or misconfigured.
+            metadata["missed_by_events"] = diff.new + diff.changed + diff.deleted
+        return dg.MaterializeResult(metadata=metadata)
 
     @dg.asset(
         key=names.key("manifest_chunks"),

@@ -72,10 +72,43 @@ def build_encord_ingestion(
     sensors = build_sensors(
         names, settings, job_name=names.chunk_job, options=_sensor_options(config, clock)
     )
+    if config.events is not None:
+        from dagster_encord.dagster.event_sensor import build_events_sensor
+
+        sensors.append(
+            build_events_sensor(
+                names,
+                settings,
+                config.events,
+                job_name=names.chunk_job,
+                options=_sensor_options(config, clock),
+            )
+        )
+    jobs, schedules = [chunk_job, checks_job], []
+    if config.reconcile is not None:
+        reconcile = dg.define_asset_job(
+            f"{names.name}__reconcile",
+            selection=[assets.bucket_listing.key],
+            description=f"The complete listing of {settings.display_url}: files whose events "
+            "were lost, deletions, drift.",
+        )
+        jobs.append(reconcile)
+        schedules.append(
+            dg.ScheduleDefinition(
+                name=f"{names.name}__reconcile_schedule",
+                job=reconcile,
+                cron_schedule=config.reconcile.schedule,
+                execution_timezone="UTC",
+                default_status=dg.DefaultScheduleStatus.RUNNING
+                if config.sensors.running
+                else dg.DefaultScheduleStatus.STOPPED,
+            )
+        )
     own = dg.Definitions(
         assets=[assets.bucket_listing, *assets.per_chunk],
         asset_checks=checks.all,
-        jobs=[chunk_job, checks_job],
+        jobs=jobs,
+        schedules=schedules,
         sensors=sensors,
         resources={
             names.encord_key: encord_resource(config.encord),

@@ -163,7 +163,8 @@ def _watch(
     try:
         while True:
             registered = ledger.counts().registered
-            for sensor in ("new_objects", "job_status", "retries"):
+            watcher = "new_objects" if config.events is None else "bucket_events"
+            for sensor in (watcher, "job_status", "retries"):
                 report.add(driver.tick(sensor))
             report.ticks += 1
             if ledger.counts().registered != registered:

@@ -53,7 +53,7 @@ class SensorOptions:
     clock: Callable[[], datetime] | None = None
 
 
-def _read_cursor(
+def read_cursor(
     context: dg.SensorEvaluationContext, parse: Callable[[str | None], _Cursor], fresh: _Cursor
 ) -> _Cursor:
     """The stored cursor, or `fresh` when it cannot be read (garbage, another version).
@@ -72,7 +72,7 @@ def _read_cursor(
         return fresh
 
 
-def _chunk_runs(
+def chunk_runs(
     names: PipelineNames, settings: IngestionSettings, ledger: Ledger
 ) -> tuple[list[str], list[dg.RunRequest]]:
     """Run requests (run key = chunk id) for every chunk waiting to be submitted."""
@@ -102,7 +102,7 @@ def build_sensors(
     )
     def new_objects(context: dg.SensorEvaluationContext, **_bound: object) -> dg.SensorResult:
         ledger = names.ledger(context.resources, settings)
-        cursor = _read_cursor(context, ListingCursor.from_json, ListingCursor())
+        cursor = read_cursor(context, ListingCursor.from_json, ListingCursor())
         source = settings.open_source()
         seen: list[int] = [0]
 
@@ -121,7 +121,7 @@ def build_sensors(
                 yield page
 
         result = steps.ingest_and_plan(settings, ledger, pages(), complete=False)
-        waiting, runs = _chunk_runs(names, settings, ledger)
+        waiting, runs = chunk_runs(names, settings, ledger)
         # The sensor did the asset's work for the new objects: show it on `bucket_listing`.
         events = (
             [
@@ -156,7 +156,7 @@ def build_sensors(
     )
     def job_status(context: dg.SensorEvaluationContext, **_bound: object) -> dg.SensorResult:
         ledger = names.ledger(context.resources, settings)
-        state = _read_cursor(context, PollCursor.from_json, PollCursor())
+        state = read_cursor(context, PollCursor.from_json, PollCursor())
         events: list[dg.AssetMaterialization] = []
         note = ""
         if time.time() < state.not_before:
@@ -215,7 +215,7 @@ def build_sensors(
         requeued = ledger.requeue(now=now)
         if requeued:
             steps.plan(settings, ledger)
-        waiting, runs = _chunk_runs(names, settings, ledger)
+        waiting, runs = chunk_runs(names, settings, ledger)
         return dg.SensorResult(
             run_requests=runs,
             dynamic_partitions_requests=partition_requests(
@@ -224,7 +224,9 @@ def build_sensors(
             skip_reason=None if runs else "no failed file is due for a retry",
         )
 
-    return [new_objects, job_status, retries]
+    # With an `events:` section the bucket_events sensor (event_sensor.py) replaces polling.
+    polling = [new_objects] if settings.config.events is None else []
+    return [*polling, job_status, retries]
 
 
 def _heal_requests(
