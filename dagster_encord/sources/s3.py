@@ -98,7 +98,7 @@ class S3Source(PagedSource):
         self.url_style: UrlStyle = _resolve_style(url_style, mrap_arn, self.endpoint_url)
         self.engine: Engine = "obstore" if engine == "auto" else engine
         self.max_attempts = max_attempts
-        self.session = _session(
+        self.session = aws_session(
             url, profile, access_key_id, secret_access_key, session_token, region, role_arn
         )
         self.region = region or self.session.region_name or "us-east-1"
@@ -350,7 +350,7 @@ _URL_BUILDERS: dict[str, Callable[[S3Source, str], str]] = {
 }
 
 
-def _session(
+def aws_session(
     url: str,
     profile: str | None,
     access_key_id: str | None,
@@ -359,6 +359,8 @@ def _session(
     region: str | None,
     role_arn: str | None,
 ) -> boto3.Session:
+    """A boto3 session from a profile or explicit keys (else boto3's chain), optionally assuming
+    `role_arn`; `url` only names the thing in error messages. Shared with the SQS reader."""
     try:
         session = boto3.Session(
             profile_name=profile,
