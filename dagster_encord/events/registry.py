@@ -14,7 +14,7 @@ from dagster_encord.events.base import EventReader
 
 # scheme (or https host part) -> (module, class)
 READERS: dict[str, tuple[str, str]] = {
-    "sqs": ("dagster_encord.events.sqs", "SqsEventReader"),
+    "sqs": ("dagster_encord.events.sqs", "SqsReader"),
     "pubsub": ("dagster_encord.events.pubsub", "PubSubEventReader"),
     "azqueue": ("dagster_encord.events.azure_queue", "AzureQueueEventReader"),
 }
