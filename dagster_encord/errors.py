@@ -50,6 +50,10 @@ class ObjectTooLargeError(SourceError):
     """`read_bytes` was pointed at an object larger than its limit (not a sidecar)."""
 
 
+class QueueNotFoundError(SourceError):
+    """The queue (or subscription) that carries a bucket's events does not exist."""
+
+
 # --- planner ---------------------------------------------------------------------------------
 
 
