@@ -50,6 +50,7 @@ from azure.storage.queue import QueueClient, QueueServiceClient
 from dagster_encord.credentials import redact_url
 from dagster_encord.errors import (
     AccessDeniedError,
+    AcknowledgeError,
     BadCredentialsError,
     QueueNotFoundError,
     SourceError,
@@ -70,8 +71,7 @@ POISON_SUFFIX = "-poison"  # Azure Functions' name for a queue's dead letters
 _ACK_THREADS = 8
 # 3-63 characters: lowercase letters, digits, single hyphens between them.
 _QUEUE_NAME = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
-# A delete that finds another delivery's receipt, or the message already gone.
-_STALE_RECEIPT_CODES = {"MessageNotFound", "PopReceiptMismatch"}
+_SHOWN_FAILURES = 10  # message ids an AcknowledgeError spells out
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,20 +177,48 @@ class AzureQueueEventReader:
             if received or remaining <= 0:
                 break
             time.sleep(min(self.poll_interval, remaining))
-        return [self._parse(item) for item in received]
+        # A message seen twice in one call (a visibility timeout shorter than the call) keeps
+        # its latest pop receipt, the only one that can still delete it.
+        latest = {str(item.id): item for item in received}
+        return [self._parse(item) for item in latest.values()]
 
     def acknowledge(self, messages: Sequence[QueueMessage]) -> None:
-        """Delete each message with its pop receipt. Poison messages are skipped: they are never
-        acknowledged as a success. A message whose receipt went stale (its visibility timeout
-        ran out first) will simply be delivered again, which the ledger makes harmless."""
-        receipts = [m.handle for m in messages if m.poison is None]
+        """Delete these messages, each with its pop receipt (the service has no batch delete).
+
+        Poison messages are skipped, so a caller may pass a whole batch: they stay for
+        dead-lettering. A message already gone counts as acknowledged. Raises AcknowledgeError
+        with the ids whose receipt no longer holds, after trying every message (those messages
+        come back; the ledger ignores the repeat).
+        """
+        receipts: dict[str, AzureReceipt] = {}
+        for message in messages:
+            if message.poison is not None:
+                continue
+            if not isinstance(message.handle, AzureReceipt):
+                raise ValueError(
+                    f"message {message.message_id} has no Storage Queue pop receipt: "
+                    f"acknowledge only messages received from {self.url}"
+                )
+            receipts[message.message_id] = message.handle
         if not receipts:
             return
-        if len(receipts) == 1:
-            self._delete(receipts[0])
-            return
         with ThreadPoolExecutor(min(_ACK_THREADS, len(receipts))) as pool:
-            list(pool.map(self._delete, receipts))  # list(): re-raise the first failure
+            # list() re-raises the first error that concerns the whole queue (credentials, ...).
+            reasons = list(pool.map(self._delete, receipts.values()))
+        failed = [(mid, why) for mid, why in zip(receipts, reasons, strict=True) if why]
+        if failed:
+            raise self._acknowledge_error(failed)
+
+    def queue_problem(self) -> str | None:
+        """Why this queue cannot be read (missing, access denied, bad credentials, no answer),
+        or None. Asked with a peek, which changes nothing and needs only what receiving needs
+        (Get Queue Properties would need metadata read, which the Message Processor role lacks)."""
+        try:
+            with self._translated("peek at"):
+                self.queue.peek_messages(max_messages=1)
+        except SourceError as error:
+            return str(error)
+        return None
 
     def close(self) -> None:
         for client in (self.queue, self._poison_queue, self._service_client):
@@ -222,21 +250,32 @@ class AzureQueueEventReader:
             return QueueMessage(receipt.message_id, poison=reason, handle=receipt)
         return QueueMessage(receipt.message_id, events, handle=receipt)
 
-    def _delete(self, receipt: AzureReceipt) -> None:
+    def _delete(self, receipt: AzureReceipt) -> str | None:
+        """None once the message is gone, else the service's reason this receipt did not
+        delete it (PopReceiptMismatch: the message came back and was received again)."""
         with self._translated("delete a message from"):
             try:
                 self.queue.delete_message(receipt.message_id, receipt.pop_receipt)
             except HttpResponseError as error:
-                if _error_code(error) not in _STALE_RECEIPT_CODES:
-                    raise
-                logger.warning(
-                    "queue message %s in %s was not deleted (%s): its visibility timeout (%d s) "
-                    "ran out before the acknowledgement, so it will be delivered again",
-                    receipt.message_id,
-                    self.url,
-                    _error_code(error),
-                    self.visibility_timeout,
-                )
+                code = _error_code(error)
+                if code == "MessageNotFound":
+                    return None  # deleted already: acknowledged either way
+                if code == "PopReceiptMismatch" or error.status_code == 400:
+                    return code or "400"
+                raise
+        return None
+
+    def _acknowledge_error(self, failed: list[tuple[str, str]]) -> AcknowledgeError:
+        shown = ", ".join(f"{message_id} ({code})" for message_id, code in failed[:_SHOWN_FAILURES])
+        more = f" and {len(failed) - _SHOWN_FAILURES} more" if len(failed) > _SHOWN_FAILURES else ""
+        return AcknowledgeError(
+            f"the Storage Queue did not delete {len(failed)} message(s) from {self.url}: "
+            f"{shown}{more}. They will be received again and recorded once (the ledger ignores "
+            "repeats); a PopReceiptMismatch means the visibility timeout "
+            f"({self.visibility_timeout} s) ran out before the acknowledgement: raise the "
+            "reader's visibility_timeout above the sensor's tick",
+            [message_id for message_id, _ in failed],
+        )
 
     def _move_to_poison_queue(self, item: Any, receipt: AzureReceipt, reason: str) -> bool:
         """Copy, then delete: a crash in between leaves a duplicate in the poison queue, never a
@@ -253,9 +292,11 @@ class AzureQueueEventReader:
                     with suppress(ResourceExistsError):  # another reader created it meanwhile
                         poison_queue.create_queue()
                     poison_queue.send_message(item.content)
-            self._delete(receipt)
+            not_deleted = self._delete(receipt)
         except SourceError as error:
             logger.warning("queue message %s stays in %s: %s", receipt.message_id, self.url, error)
+            return False
+        if not_deleted:  # copied, but redelivered meanwhile: the next move repeats the copy
             return False
         logger.warning(
             "queue message %s in %s is unparseable after %d deliveries (%s): moved to %s",
@@ -312,6 +353,15 @@ class AzureQueueEventReader:
 def _error_code(error: BaseException) -> str:
     raw_code = getattr(error, "error_code", None)
     return str(getattr(raw_code, "value", raw_code) or "")
+
+
+def queue_url_problem(url: str) -> str | None:
+    """Why `url` is not a Storage Queue URL (for configuration checks, no network), or None."""
+    try:
+        parse_queue_url(url)
+    except SourceError as error:
+        return str(error)
+    return None
 
 
 def parse_queue_url(url: str) -> tuple[str, str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from dagster_encord.events import EventKind, ObjectEvent
+from dagster_encord.errors import AcknowledgeError
+from dagster_encord.events import EventKind, ObjectEvent, QueueMessage
 from dagster_encord.events.azure_queue import AzureQueueEventReader
 from dagster_encord.events.event_grid import BLOB_CREATED, BLOB_DELETED
 from tests.emulators.azure import AzuriteQueue
@@ -191,18 +191,29 @@ def test_acknowledged_messages_are_gone_and_unacknowledged_come_back(
     assert stored_count(azurite_queue) == 0
 
 
-def test_a_stale_receipt_is_logged_and_the_message_stays(
-    azurite_queue: AzuriteQueue, reader: AzureQueueEventReader, caplog: pytest.LogCaptureFixture
+def test_a_stale_receipt_is_named_after_every_other_message_is_deleted(
+    azurite_queue: AzuriteQueue, reader: AzureQueueEventReader
 ) -> None:
     send(azurite_queue, message_body(blob_event("eventgrid", BLOB_CREATED, "m", "x"), "plain"))
-    [first] = receive_at_least(reader, 1)
-    [second] = receive_at_least(reader, 1)  # redelivered: a new pop receipt
-    with caplog.at_level(logging.WARNING, logger="dagster_encord.events"):
-        reader.acknowledge([first])
-    assert "will be delivered again" in caplog.text
-    assert stored_count(azurite_queue) == 1
-    reader.acknowledge([second])
+    [stale] = receive_at_least(reader, 1)  # hidden for 1 s only
+    patient = reader_for(azurite_queue, visibility_timeout=60)
+    [fresh] = receive_at_least(patient, 1)  # x again, with a new pop receipt
+    send(
+        azurite_queue,
+        *(message_body(blob_event("eventgrid", BLOB_CREATED, "m", k), "plain") for k in "yz"),
+    )
+    others = patient.receive(10, wait_seconds=0)
+    assert sorted(m.events[0].key for m in others) == ["y", "z"]
+
+    with pytest.raises(AcknowledgeError, match=r"PopReceiptMismatch.*visibility_timeout") as err:
+        patient.acknowledge([others[0], stale, others[1]])
+    assert err.value.message_ids == [stale.message_id]
+    assert stored_count(azurite_queue) == 1  # y and z deleted, x still there
+    patient.acknowledge([fresh])
     assert stored_count(azurite_queue) == 0
+
+    with pytest.raises(ValueError, match="no Storage Queue pop receipt"):
+        patient.acknowledge([QueueMessage("foreign", handle="an SQS receipt handle")])
 
 
 def test_receive_pages_past_32_and_acknowledges_in_parallel(azurite_queue: AzuriteQueue) -> None:

@@ -19,7 +19,7 @@ from dagster_encord.errors import (
     SourceError,
 )
 from dagster_encord.events import EventReader
-from dagster_encord.events.azure_queue import AzureQueueEventReader
+from dagster_encord.events.azure_queue import AzureQueueEventReader, queue_url_problem
 from dagster_encord.events.event_grid import BLOB_DELETED
 from tests.emulators.azure import AzuriteQueue
 from tests.events.azure_rig import events_of, reader_for, send, stored_count
@@ -36,6 +36,8 @@ def test_missing_queue_names_the_queue_and_the_fix(azurite_queue: AzuriteQueue) 
     )
     with pytest.raises(QueueNotFoundError, match=r"no-such-queue.*az storage queue create"):
         reader.receive(10, wait_seconds=0)
+    assert (problem := reader.queue_problem()) is not None and "does not exist" in problem
+    assert reader_for(azurite_queue).queue_problem() is None
 
 
 def test_wrong_account_key_is_rejected_without_showing_either_key(
@@ -72,6 +74,8 @@ def test_sas_needs_process_permission(azurite_queue: AzuriteQueue) -> None:
     with pytest.raises(AccessDeniedError, match="Storage Queue Data Message Processor") as err:
         read_only.receive(10, wait_seconds=0)
     assert "sig=" not in str(err.value) and "sig=" not in repr(read_only)
+    add_only = reader_with(QueueSasPermissions(add=True))
+    assert (problem := add_only.queue_problem()) is not None and "access denied" in problem
 
     processor = reader_with(QueueSasPermissions(read=True, process=True))
     messages = processor.receive(10, wait_seconds=0)
@@ -122,6 +126,8 @@ def test_https_url_and_pasted_sas(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bad_queue_urls_say_what_to_write(url: str, message: str) -> None:
     with pytest.raises(SourceError, match=message):
         AzureQueueEventReader(url, account_key="a2V5")
+    assert message in (queue_url_problem(url) or "")
+    assert queue_url_problem("azqueue://acct/bucket-events") is None
 
 
 def test_option_limits() -> None:
