@@ -38,7 +38,8 @@ from dagster_encord.sources.incremental import as_utc
 from dagster_encord.sources.listing import PagedSource
 from dagster_encord.sources.urls import decode_key, encode_key, strip_endpoint
 
-_BAD_CREDENTIALS = {
+# Error codes for a rejected key, SAS or token (shared with the Storage Queue event reader).
+BAD_CREDENTIAL_CODES = {
     "AuthenticationFailed",
     "InvalidAuthenticationInfo",
     "NoAuthenticationInformation",
@@ -84,7 +85,7 @@ class AzureSource(PagedSource):
         else:
             service = BlobServiceClient(
                 account_url,
-                credential=_credential(
+                credential=azure_credential(
                     self.account, connection_string, sas_token, account_key, credential
                 ),
                 **retry,
@@ -186,7 +187,7 @@ def _raise_translated(source: AzureSource, where: str, key: str | None, error: E
         ) from None
     # Azurite answers a bad signature with AuthorizationFailure, in Azure's own words.
     rejected = "failed to authenticate" in str(error).lower()
-    if code in _BAD_CREDENTIALS or rejected or _is_identity_error(error):
+    if code in BAD_CREDENTIAL_CODES or rejected or is_identity_error(error):
         raise BadCredentialsError(
             f"Azure rejected the credentials for {where} ({code or type(error).__name__}):"
             " check the connection string, account key or SAS token (and that it has not "
@@ -208,7 +209,8 @@ def _raise_translated(source: AzureSource, where: str, key: str | None, error: E
         ) from None
 
 
-def _is_identity_error(error: BaseException) -> bool:
+def is_identity_error(error: BaseException) -> bool:
+    """True when DefaultAzureCredential (or another token credential) found no usable identity."""
     return type(error).__name__ in {"CredentialUnavailableError", "ClientAuthenticationError"} and (
         "credential" in str(error).lower()
     )
@@ -236,13 +238,16 @@ def _parse(url: str) -> tuple[str, str, str]:
     return account, container, decode_key(prefix) if scheme.startswith("http") else prefix
 
 
-def _credential(
+def azure_credential(
     account: str,
     connection_string: str | None,
     sas_token: str | None,
     account_key: str | None,
     credential: Any,
 ) -> Any:
+    """The SDK credential for `account`, first found wins: `credential`, the key or SAS inside
+    `connection_string`, `sas_token`, `account_key`, else DefaultAzureCredential. Shared by
+    every Azure Storage client (blobs, queues) so they resolve credentials the same way."""
     if credential is not None:
         return credential
     if connection_string:
