@@ -15,6 +15,7 @@ import dagster as dg
 
 from dagster_encord.config import EventsSection
 from dagster_encord.credentials import redact_url, resolve_env_options
+from dagster_encord.errors import AcknowledgeError
 from dagster_encord.dagster.naming import PipelineNames, partition_requests
 from dagster_encord.dagster.sensors import SensorOptions, chunk_runs
 from dagster_encord.events.registry import open_reader
@@ -69,7 +70,11 @@ def build_events_sensor(
                 poison += len(bad)
                 good = [m for m in batch if m.poison is None]
                 outcomes.append(record_events(settings, ledger, source, good))
-                reader.acknowledge(good)  # only after the ledger committed and planned
+                try:
+                    reader.acknowledge(good)  # only after the ledger committed and planned
+                except AcknowledgeError as error:
+                    # Recorded already: the redelivered messages will change nothing.
+                    context.log.warning(f"{queue}: {error}; they will be redelivered")
         finally:
             reader.close()
         waiting, runs = chunk_runs(names, settings, ledger)
