@@ -15,9 +15,9 @@ import dagster as dg
 
 from dagster_encord.config import EventsSection
 from dagster_encord.credentials import redact_url, resolve_env_options
-from dagster_encord.errors import AcknowledgeError
 from dagster_encord.dagster.naming import PipelineNames, partition_requests
 from dagster_encord.dagster.sensors import SensorOptions, chunk_runs
+from dagster_encord.errors import AcknowledgeError
 from dagster_encord.events.registry import open_reader
 from dagster_encord.pipeline import IngestionSettings
 from dagster_encord.pipeline.events import EventOutcome, record_events
