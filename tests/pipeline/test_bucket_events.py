@@ -14,6 +14,9 @@ import pytest
 
 from dagster_encord.ledger import FileState, Ledger
 from dagster_encord.quickstart.sample_media import png
+from tests.emulators.azure import AzuriteQueue
+from tests.events.azure_rig import send, stored_count
+from tests.events.event_grid_samples import blob_event, message_body
 from tests.pipeline.harness import Harness
 
 
@@ -140,3 +143,33 @@ def test_poison_is_left_to_the_queue_and_unacknowledged_events_are_redelivered_o
     tick_until(harness, defs, lambda: len(urls_in_folder(harness)) == 1, "registration")
     tick_until(harness, defs, lambda: True, "a quiet tick")
     assert urls_in_folder(harness) == [f"{harness.endpoint}/{harness.bucket}/cams/a.png"]
+
+
+def test_event_grid_messages_on_a_storage_queue_drive_the_same_sensor(
+    harness: Harness, azurite_queue: AzuriteQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Azurite has no Event Grid: the events are enqueued as Event Grid writes them (base64 JSON
+    in Microsoft's documented shapes), naming the objects put in the harness's bucket."""
+    monkeypatch.setenv("TEST_QUEUE_ACCOUNT_KEY", azurite_queue.account_key)
+    defs = harness.defs(
+        events={
+            "queue": f"azqueue://{azurite_queue.account}/{azurite_queue.queue}",
+            "options": {
+                "endpoint_url": azurite_queue.account_url,
+                "account_key_env": "TEST_QUEUE_ACCOUNT_KEY",
+            },
+            "wait_seconds": 1,
+        }
+    )
+    harness.put({f"cams/{n}.png": png(4, 4, (n, 2, 2)) for n in range(3)})
+    bodies = [
+        message_body(
+            blob_event(schema, "Microsoft.Storage.BlobCreated", harness.bucket, f"cams/{n}.png"),
+            "base64",
+        )
+        for n, schema in enumerate(("eventgrid", "cloudevents", "eventgrid"))
+    ]
+    send(azurite_queue, *bodies, message_body({"not": "an event"}, "plain"))
+    tick_until(harness, defs, lambda: len(urls_in_folder(harness)) == 3, "3 registrations")
+    assert len(set(urls_in_folder(harness))) == 3
+    assert stored_count(azurite_queue) == 1  # the poison message stays for its dead-letter path
