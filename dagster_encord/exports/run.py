@@ -5,7 +5,8 @@ watermark (see `window.py`). One bundle (and one shard) of labels is held at a t
 The SDK's label rows are reference cycles from birth, so only Python's cyclic collector frees a
 bundle once it is written; left to itself, it runs full passes over the whole listing (20,000
 rows: ~400,000 objects) about twice a bundle, half of a run's time. A run therefore pauses
-automatic collection and collects once a bundle instead (`_collect_per_bundle`).
+automatic collection and collects once a bundle instead, with the objects the process held
+before the run frozen out of those passes (`_collect_per_bundle`).
 
 `pending_edits` is the cheap question a sensor asks: how many rows changed since the last export,
 from the label-row metadata alone.
@@ -221,12 +222,18 @@ def _write_bundles(
 @contextmanager
 def _collect_per_bundle() -> Iterator[Callable[[], object]]:
     """Automatic garbage collection paused for the run, a full collection a bundle instead
-    (`collect`); the collector is left as it was, also on error."""
-    enabled = gc.isenabled()
+    (`collect`). What the process held before is frozen meanwhile (`gc.freeze`), so those
+    collections walk only the run's own objects; nothing is frozen when the process has frozen
+    objects of its own (a pre-fork server). The collector is left as it was, also on error."""
+    enabled, freeze = gc.isenabled(), gc.get_freeze_count() == 0
     gc.disable()
+    if freeze:
+        gc.freeze()
     try:
         yield gc.collect
     finally:
+        if freeze:
+            gc.unfreeze()
         if enabled:
             gc.enable()
 

@@ -143,16 +143,17 @@ def test_automatic_garbage_collection_is_paused_for_the_bundles_and_restored_aft
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     label(labelled.project, labelled.train)
-    enabled_while_reading: list[bool] = []
+    while_reading: list[tuple[bool, bool]] = []  # (automatic collection, objects frozen)
     initialise = EncordClient.initialise_label_rows
 
     def reading(self: EncordClient, *args: Any, **kwargs: Any) -> None:
-        enabled_while_reading.append(gc.isenabled())
+        while_reading.append((gc.isenabled(), gc.get_freeze_count() > 0))
         initialise(self, *args, **kwargs)
 
     monkeypatch.setattr(EncordClient, "initialise_label_rows", reading)
     assert export(client, labelled, ledger, tmp_path / "ok").rows == 4
-    assert (enabled_while_reading, gc.isenabled()) == ([False], True)
+    assert while_reading == [(False, True)]
+    assert (gc.isenabled(), gc.get_freeze_count()) == (True, 0)
 
     def refused(self: LocalSource, key: str, data: bytes, content_type: str | None = None) -> str:
         raise OSError(f"disk full writing {key}")
@@ -160,5 +161,5 @@ def test_automatic_garbage_collection_is_paused_for_the_bundles_and_restored_aft
     monkeypatch.setattr(LocalSource, "write_bytes", refused)
     with pytest.raises(OSError, match="disk full"):  # the first shard, inside the bundle loop
         export(client, labelled, ledger, tmp_path / "full", name="other", shard_rows=1)
-    assert gc.isenabled()
+    assert (gc.isenabled(), gc.get_freeze_count()) == (True, 0)
     assert ledger.export_states.get("other") == ExportState()
