@@ -620,6 +620,7 @@ def main() -> int:
     )
     if unrouted:
         print(f"\nunrouted requests: {unrouted}")
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     met = (
         requests <= TARGET_REQUESTS
         and ratio >= TARGET_RATIO
