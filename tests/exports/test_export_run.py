@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from dagster_encord.config import ExportSection
 from dagster_encord.encord_client.client import EncordClient
 from dagster_encord.exports import export_labels, pending_edits
-from dagster_encord.ledger import Ledger
+from dagster_encord.ledger import ExportState, Ledger
 from dagster_encord.sources import open_source
+from dagster_encord.sources.local import LocalSource
 from tests.exports.conftest import Labelled
 from tests.exports.labelling import label, rows_by_hash
 
@@ -129,3 +133,33 @@ def test_signed_urls_and_object_selection_in_json(
         assert "X-Amz-Signature=" in unit["data_link"]  # presigned, as Encord signs S3 links
         (person,) = unit["labels"]["objects"]
         assert person["name"] == "person"
+
+
+def test_automatic_garbage_collection_is_paused_for_the_bundles_and_restored_after(
+    client: EncordClient,
+    labelled: Labelled,
+    ledger: Ledger,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    label(labelled.project, labelled.train)
+    while_reading: list[tuple[bool, bool]] = []  # (automatic collection, objects frozen)
+    initialise = EncordClient.initialise_label_rows
+
+    def reading(self: EncordClient, *args: Any, **kwargs: Any) -> None:
+        while_reading.append((gc.isenabled(), gc.get_freeze_count() > 0))
+        initialise(self, *args, **kwargs)
+
+    monkeypatch.setattr(EncordClient, "initialise_label_rows", reading)
+    assert export(client, labelled, ledger, tmp_path / "ok").rows == 4
+    assert while_reading == [(False, True)]
+    assert (gc.isenabled(), gc.get_freeze_count()) == (True, 0)
+
+    def refused(self: LocalSource, key: str, data: bytes, content_type: str | None = None) -> str:
+        raise OSError(f"disk full writing {key}")
+
+    monkeypatch.setattr(LocalSource, "write_bytes", refused)
+    with pytest.raises(OSError, match="disk full"):  # the first shard, inside the bundle loop
+        export(client, labelled, ledger, tmp_path / "full", name="other", shard_rows=1)
+    assert (gc.isenabled(), gc.get_freeze_count()) == (True, 0)
+    assert ledger.export_states.get("other") == ExportState()
