@@ -50,6 +50,22 @@ class ObjectTooLargeError(SourceError):
     """`read_bytes` was pointed at an object larger than its limit (not a sidecar)."""
 
 
+# --- event queues ----------------------------------------------------------------------------
+
+
+class QueueNotFoundError(SourceError):
+    """The event queue (SQS queue, Pub/Sub subscription, Storage Queue) does not exist."""
+
+
+class AcknowledgeError(SourceError):
+    """Some received messages could not be acknowledged. They come back after the queue's
+    visibility timeout; the ledger ignores events it already holds, so that costs time only."""
+
+    def __init__(self, message: str, message_ids: list[str]) -> None:
+        super().__init__(message)
+        self.message_ids = message_ids
+
+
 # --- planner ---------------------------------------------------------------------------------
 
 
