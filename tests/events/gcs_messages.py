@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 from google.pubsub_v1 import PublisherClient
@@ -31,6 +30,7 @@ def notification(
     size: int = 1234,
     content_type: str = "image/jpeg",
     event_time: str = EVENT_TIME,
+    updated: str = EVENT_TIME,
     overwrote: int | None = None,
     overwritten_by: int | None = None,
 ) -> pubsub.PubsubMessage:
@@ -50,17 +50,17 @@ def notification(
         attributes["overwrittenByGeneration"] = str(overwritten_by)
     data = b""
     if payload_format == "JSON_API_V1":
-        data = json.dumps(object_resource(bucket, key, generation, size, content_type)).encode()
+        resource = object_resource(bucket, key, generation, size, content_type, updated)
+        data = json.dumps(resource).encode()
     return pubsub.PubsubMessage(data=data, attributes=attributes)
 
 
 def object_resource(
-    bucket: str, key: str, generation: int, size: int, content_type: str
+    bucket: str, key: str, generation: int, size: int, content_type: str, updated: str
 ) -> dict[str, str]:
     """The JSON API object resource (`storage#object`), as a JSON_API_V1 payload carries it."""
     name = quote(key, safe="")
     digest = hashlib.md5(f"{key}{generation}".encode()).digest()
-    created = datetime.fromtimestamp(generation / 1e6, UTC).isoformat().replace("+00:00", "Z")
     return {
         "kind": "storage#object",
         "id": f"{bucket}/{key}/{generation}",
@@ -74,10 +74,10 @@ def object_resource(
         "generation": str(generation),
         "metageneration": "1",
         "contentType": content_type,
-        "timeCreated": created,
-        "updated": created,
+        "timeCreated": updated,
+        "updated": updated,
         "storageClass": "STANDARD",
-        "timeStorageClassUpdated": created,
+        "timeStorageClassUpdated": updated,
         "size": str(size),
         "md5Hash": base64.b64encode(digest).decode(),
         "crc32c": "yZRlqg==",

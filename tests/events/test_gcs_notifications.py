@@ -39,9 +39,9 @@ def test_nanosecond_event_times_and_offsets_become_utc() -> None:
 
 
 def test_missing_event_time_falls_back_to_the_resource_then_the_publish_time() -> None:
-    message = notification("OBJECT_FINALIZE", "b", "k", 1700000000000000)
+    message = notification("OBJECT_FINALIZE", "b", "k", 7, updated="2026-02-01T10:00:00.25Z")
     del message.attributes["eventTime"]
-    assert parse(message)[0].event_time == datetime.fromtimestamp(1700000000, UTC)
+    assert parse(message)[0].event_time == datetime(2026, 2, 1, 10, 0, 0, 250000, tzinfo=UTC)
     message = notification("OBJECT_FINALIZE", "b", "k", 7, payload_format="NONE")
     del message.attributes["eventTime"]
     published = datetime(2026, 1, 2, tzinfo=UTC)
