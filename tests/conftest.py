@@ -3,6 +3,7 @@
 pytest_plugins: list[str] = [
     "tests.emulators.s3",
     "tests.emulators.gcs",
+    "tests.emulators.pubsub",
     "tests.emulators.azure",
     "tests.emulators.encord",
     "tests.emulators.postgres",

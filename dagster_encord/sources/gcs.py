@@ -36,6 +36,7 @@ from dagster_encord.errors import (
 )
 from dagster_encord.sources.base import READ_LIMIT, ObjectRecord
 from dagster_encord.sources.diagnostics import translated_errors, unreachable
+from dagster_encord.sources.gcp_auth import no_default_credentials, service_account_credentials
 from dagster_encord.sources.incremental import as_utc
 from dagster_encord.sources.listing import PagedSource
 from dagster_encord.sources.urls import (
@@ -90,37 +91,25 @@ class GCSSource(PagedSource):
 
     def _make_client(self, project: str | None, credentials_file: str | None) -> storage.Client:
         options = {"api_endpoint": self.endpoint_url} if self.endpoint_url else None
+        if credentials_file:
+            credentials: Any = service_account_credentials(credentials_file, self.url)
+            return storage.Client(
+                project=project or credentials.project_id,
+                credentials=credentials,
+                client_options=options,
+            )
+        if endpoint_is_local(self.endpoint_url):
+            from google.auth.credentials import AnonymousCredentials
+
+            return storage.Client(
+                project=project or "local-emulator",
+                credentials=AnonymousCredentials(),
+                client_options=options,
+            )
         try:
-            if credentials_file:
-                from google.oauth2 import service_account
-
-                credentials: Any = service_account.Credentials.from_service_account_file(
-                    credentials_file
-                )
-                return storage.Client(
-                    project=project or credentials.project_id,
-                    credentials=credentials,
-                    client_options=options,
-                )
-            if endpoint_is_local(self.endpoint_url):
-                from google.auth.credentials import AnonymousCredentials
-
-                return storage.Client(
-                    project=project or "local-emulator",
-                    credentials=AnonymousCredentials(),
-                    client_options=options,
-                )
             return storage.Client(project=project, client_options=options)
-        except (OSError, ValueError, KeyError) as error:
-            raise BadCredentialsError(
-                f"cannot load the GCP service-account file for {self.url} "
-                f"({type(error).__name__}): pass a valid JSON key file as credentials_file"
-            ) from None
         except google.auth.exceptions.DefaultCredentialsError:
-            raise BadCredentialsError(
-                f"no GCP credentials for {self.url}: run `gcloud auth application-default "
-                "login`, set GOOGLE_APPLICATION_CREDENTIALS, or pass credentials_file"
-            ) from None
+            raise no_default_credentials(self.url) from None
 
     # --- URLs -------------------------------------------------------------------------------
 
