@@ -6,6 +6,8 @@ applied, and each run request executed in process unless its run key was used (a
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,12 +15,14 @@ from typing import Any
 
 import boto3
 import dagster as dg
+from encord import EncordUserClient
 
 from dagster_encord.config import RegistrationSection, SensorsSection
 from dagster_encord.dagster.driver import PipelineDriver
 from dagster_encord.dagster.factory import build_encord_ingestion
 from dagster_encord.dagster.naming import PipelineNames
 from dagster_encord.emulator import EncordEmulator
+from dagster_encord.ledger import ChunkState, Ledger
 
 KEY_ENV = "TEST_DAGSTER_ENCORD_SSH_KEY"
 
@@ -94,6 +98,17 @@ class Harness:
         driver = PipelineDriver(defs, self.names, self.instance)
         driver.cursors = self.cursors
         return driver
+
+    def wait_for_jobs(self, ledger: Ledger) -> None:
+        """Block on each submitted chunk's upload job with the SDK's own long-poll until it
+        finishes (the emulator runs a released job in the background)."""
+        user = EncordUserClient.create_with_ssh_private_key(
+            os.environ[KEY_ENV], domain=self.emulator.domain
+        )
+        folder = user.get_storage_folder(self.folder_uuid)
+        for chunk in ledger.chunks_in_state(ChunkState.SUBMITTED):
+            assert chunk.upload_job_id is not None
+            folder.add_private_data_to_folder_get_result(uuid.UUID(chunk.upload_job_id))
 
     def resources(self, defs: dg.Definitions) -> dict[str, Any]:
         return dict(defs.resources or {})

@@ -95,6 +95,7 @@ def test_killed_while_polling(harness: Harness) -> None:
     assert _ledger(harness).chunk(chunk_id).state == ChunkState.SUBMITTED
     harness.emulator.clear_faults()
     harness.emulator.release_jobs()
+    harness.wait_for_jobs(_ledger(harness))  # the job status sensor polls without waiting
     _heal_and_finish(harness, defs, 4)
     # Finished by the job-status sensor, not by a second POST.
     counters = harness.emulator.counters()

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
-from encord import EncordUserClient
 
-from dagster_encord.ledger import ChunkState, FileState, Ledger
+from dagster_encord.ledger import FileState, Ledger
 from dagster_encord.quickstart.sample_media import png
-from tests.pipeline.harness import KEY_ENV, Harness
+from tests.pipeline.harness import Harness
 
 
 def _ledger(harness: Harness) -> Ledger:
@@ -221,21 +218,10 @@ def test_job_status_with_an_unreadable_cursor_polls_as_usual(
     ledger = _ledger(harness)
     assert ledger.counts()["submitted"] == 2
     harness.emulator.release_jobs()
-    _wait_until_jobs_finish(harness, ledger)  # the emulator runs a released job in the background
+    harness.wait_for_jobs(ledger)
     harness.cursors[harness.names.sensor("job_status")] = cursor
     result = harness.evaluate(defs, "job_status")
     _assert_reset_warning(capsys, "job_status")
     assert [event.partition for event in result.asset_events or ()] == harness.chunk_ids()
     assert ledger.counts().registered == 2
     assert result.cursor == '{"v":1}'
-
-
-def _wait_until_jobs_finish(harness: Harness, ledger: Ledger) -> None:
-    """Block on each submitted chunk's job with the SDK's own long-poll until it finishes."""
-    user = EncordUserClient.create_with_ssh_private_key(
-        os.environ[KEY_ENV], domain=harness.emulator.domain
-    )
-    folder = user.get_storage_folder(harness.folder_uuid)
-    for chunk in ledger.chunks_in_state(ChunkState.SUBMITTED):
-        assert chunk.upload_job_id is not None
-        folder.add_private_data_to_folder_get_result(uuid.UUID(chunk.upload_job_id))
