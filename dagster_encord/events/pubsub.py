@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 
 from dagster_encord.errors import (
     AccessDeniedError,
+    AcknowledgeError,
     BadCredentialsError,
     QueueNotFoundError,
     SourceError,
@@ -257,8 +258,16 @@ class PubSubEventReader:
 
     def acknowledge(self, messages: Sequence[QueueMessage]) -> None:
         """Acknowledge these messages by ack id, 1,000 per request. Poison messages are skipped,
-        so a caller may pass a whole batch (see the module)."""
+        so a caller may pass a whole batch (see the module).
+
+        Raises AcknowledgeError naming the messages of the requests Pub/Sub refused (all of a
+        refused request's messages, though the others in it may have been taken), after trying
+        every request. Only a subscription with exactly-once delivery refuses an ack id (one
+        whose lease ran out); otherwise a late acknowledgement is taken or silently lost, and
+        the message comes back to be recorded once more (the ledger ignores the repeat).
+        """
         ack_ids: list[str] = []
+        ids_by_ack_id: dict[str, str] = {}
         for message in messages:
             if message.poison is not None:
                 continue
@@ -268,11 +277,33 @@ class PubSubEventReader:
                     f"messages received from {self.url}"
                 )
             ack_ids.append(message.handle)
-        self._in_batches(ack_ids, self._acknowledge_batch, "acknowledge messages on")
+            ids_by_ack_id[message.handle] = message.message_id
+        refused: list[str] = []
+        reason = ""
+        for start in range(0, len(ack_ids), ACK_BATCH):
+            batch = ack_ids[start : start + ACK_BATCH]
+            request = {"subscription": self.subscription_path, "ack_ids": batch}
+            with self._translated("acknowledge messages on"):
+                try:
+                    self.client.acknowledge(
+                        request=request, timeout=self._timeout, retry=self._retry
+                    )
+                except (gexc.InvalidArgument, gexc.FailedPrecondition) as error:
+                    refused += [ids_by_ack_id[ack_id] for ack_id in batch]
+                    reason = _status(error)
+        if refused:
+            raise self._acknowledge_error(refused, reason)
 
-    def _acknowledge_batch(self, ack_ids: list[str]) -> None:
-        request = {"subscription": self.subscription_path, "ack_ids": ack_ids}
-        self.client.acknowledge(request=request, timeout=self._timeout, retry=self._retry)
+    def _acknowledge_error(self, refused: list[str], reason: str) -> AcknowledgeError:
+        more = f" and {len(refused) - 10} more" if len(refused) > 10 else ""
+        shown = ", ".join(refused[:10]) + more
+        return AcknowledgeError(
+            f"Pub/Sub refused to acknowledge {len(refused)} message(s) on {self.url} ({reason}): "
+            f"{shown}. They will be delivered again and recorded once (the ledger ignores "
+            "repeats); with exactly-once delivery an ack id expires with its lease: raise the "
+            "subscription's ack deadline, or ack_deadline_seconds, above the sensor's tick",
+            refused,
+        )
 
     def _in_batches(self, ack_ids: list[str], call: Callable[[list[str]], None], what: str) -> None:
         for start in range(0, len(ack_ids), ACK_BATCH):
@@ -317,9 +348,14 @@ class PubSubEventReader:
             raise unreachable(where, self.endpoint, "UNAVAILABLE") from None
         if isinstance(error, gexc.GoogleAPICallError):
             raise SourceError(
-                f"Pub/Sub refused to {where} ({error.code}: {error.message}): check the "
+                f"Pub/Sub refused to {where} ({_status(error)}): check the "
                 "subscription name and that it is a pull subscription"
             ) from None
+
+
+def _status(error: gexc.GoogleAPICallError) -> str:
+    code = error.grpc_status_code
+    return f"{code.name if code else error.code}: {error.message}"
 
 
 def _https_host(endpoint_url: str | None) -> str | None:

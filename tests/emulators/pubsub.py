@@ -3,9 +3,9 @@ not gcloud's emulator), in this process on a free port of 127.0.0.1.
 
 - `pubsub_emulator` (session): the running server (`.host`, `.backlog()`, `.deny()`).
 - `pubsub_host` (function): the same, with PUBSUB_EMULATOR_HOST pointing at it.
-- `make_queue` (function): `make_queue(ack_deadline_seconds=10, dead_letter=False)` creates a
-  topic and its pull subscription (and a dead-letter topic with its own subscription, after 5
-  deliveries) through the real client, under fresh names.
+- `make_queue` (function): `make_queue(ack_deadline_seconds=10, dead_letter=False,
+  exactly_once=False)` creates a topic and its pull subscription (and a dead-letter topic with
+  its own subscription, after 5 deliveries) through the real client, under fresh names.
 """
 
 from __future__ import annotations
@@ -55,9 +55,12 @@ def pubsub_host(pubsub_emulator: PubSubEmulator, monkeypatch: pytest.MonkeyPatch
 
 @pytest.fixture()
 def make_queue(pubsub_host: PubSubEmulator) -> Callable[..., PubSubQueue]:
-    """`make_queue(ack_deadline_seconds=10, dead_letter=False)`: fresh names each call."""
+    """`make_queue(ack_deadline_seconds=10, dead_letter=False, exactly_once=False)`: fresh
+    names each call."""
 
-    def make(ack_deadline_seconds: int = 10, dead_letter: bool = False) -> PubSubQueue:
+    def make(
+        ack_deadline_seconds: int = 10, dead_letter: bool = False, exactly_once: bool = False
+    ) -> PubSubQueue:
         base = f"projects/test-project/%s/events-{uuid.uuid4().hex[:12]}"
         topic, subscription = base % "topics", base % "subscriptions"
         policy = None
@@ -75,6 +78,7 @@ def make_queue(pubsub_host: PubSubEmulator) -> Callable[..., PubSubQueue]:
                     topic=topic,
                     ack_deadline_seconds=ack_deadline_seconds,
                     dead_letter_policy=policy,
+                    enable_exactly_once_delivery=exactly_once,
                 )
             )
         dead = f"{subscription}-dead" if dead_letter else None

@@ -13,6 +13,9 @@ after ModifyAckDeadline 0) it is delivered again under a new ack id. With a dead
 the delivery after max_delivery_attempts forwards it to the dead-letter topic instead, with the
 service's CloudPubSubDeadLetterSource* attributes.
 
+With exactly-once delivery, an Acknowledge naming an ack id no longer held (a later delivery has
+another) fails INVALID_ARGUMENT after acknowledging the others; the service adds per-id ErrorInfo.
+
 Deviations, on purpose: ack deadlines of 1-9 s are accepted (the service's minimum is 10) so a
 redelivery test takes a second; no ordering keys, filters, push or StreamingPull; `deny()` makes
 a subscription answer PERMISSION_DENIED, for the error tests.
@@ -37,6 +40,7 @@ from google.pubsub_v1.types import pubsub
 
 PULL_LIMIT = 1000
 _HOLD_SECONDS = 30.0  # an empty Pull without a deadline returns after this
+_NOT_AUTHORIZED = "User not authorized to perform this action."  # the service's words
 # gRPC method -> (service, request type, response type); each is served by the method's namesake.
 _METHODS: dict[str, tuple[str, Any, Any]] = {
     "CreateTopic": ("Publisher", pubsub.Topic, pubsub.Topic),
@@ -78,7 +82,8 @@ class PubSubEmulator:
                 grpc.unary_unary_rpc_method_handler(
                     getattr(self, method),
                     request_deserializer=request_type.deserialize,
-                    response_serializer=getattr(response_type, "serialize", _empty),
+                    response_serializer=getattr(response_type, "serialize", None)
+                    or response_type.SerializeToString,
                 )
             )
         self._server.add_generic_rpc_handlers(
@@ -210,8 +215,12 @@ class PubSubEmulator:
     ) -> empty_pb2.Empty:
         with self._changed:
             subscription = self._subscription(request.subscription, context)
-            for pending in self._by_ack_id(subscription, request.ack_ids):
+            found = self._by_ack_id(subscription, request.ack_ids)
+            for pending in found:
                 del subscription.pending[pending.message.message_id]
+        # Only with exactly-once delivery does the service report ack ids it no longer holds.
+        if subscription.spec.enable_exactly_once_delivery and len(found) < len(request.ack_ids):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Some ack ids were invalid.")
         return empty_pb2.Empty()
 
     def ModifyAckDeadline(
@@ -238,13 +247,7 @@ class PubSubEmulator:
 
     def _subscription(self, name: str, context: grpc.ServicerContext) -> _Subscription:
         if name in self._denied:
-            context.abort(
-                grpc.StatusCode.PERMISSION_DENIED, "User not authorized to perform this action."
-            )
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, _NOT_AUTHORIZED)
         if name not in self._subscriptions:
             context.abort(grpc.StatusCode.NOT_FOUND, f"Resource not found (resource={name}).")
         return self._subscriptions[name]
-
-
-def _empty(_: empty_pb2.Empty) -> bytes:
-    return b""

@@ -15,7 +15,9 @@ import pytest
 from google.pubsub_v1 import SubscriberClient
 from google.pubsub_v1.types import pubsub
 
+from dagster_encord.errors import AcknowledgeError
 from dagster_encord.events import EventKind
+from dagster_encord.events import pubsub as pubsub_reader
 from tests.events.gcs_messages import notification, publish
 from tests.events.reading import BUCKET, KEY, MakeQueue, MakeReader, events, receive_until
 
@@ -173,6 +175,28 @@ def test_unacknowledged_messages_come_back_after_the_ack_deadline(
     assert {m.handle for m in again}.isdisjoint(m.handle for m in first)  # new ack ids
     reader.acknowledge(again)
     assert queue.emulator.backlog(queue.subscription) == 0
+
+
+def test_refused_acknowledgements_name_their_messages(
+    make_queue: MakeQueue, make_reader: MakeReader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With exactly-once delivery Pub/Sub refuses an ack id once its message went out again.
+    queue = make_queue(ack_deadline_seconds=1, exactly_once=True)
+    stale_id, fresh_id = publish(
+        queue.topic, *[notification("OBJECT_FINALIZE", BUCKET, f"k{n}", 3) for n in range(2)]
+    )
+    reader = make_reader(queue.url)
+    first = receive_until(reader, lambda got: len(got) == 2)
+    again = receive_until(reader, lambda got: len(got) == 2)  # the leases ran out
+    stale = next(m for m in first if m.message_id == stale_id)
+    fresh = next(m for m in again if m.message_id == fresh_id)
+    monkeypatch.setattr(pubsub_reader, "ACK_BATCH", 1)  # one request each
+    with pytest.raises(AcknowledgeError) as raised:
+        reader.acknowledge([stale, fresh])
+    assert raised.value.message_ids == [stale_id]  # the other request went through
+    assert "INVALID_ARGUMENT" in str(raised.value)
+    assert "ack_deadline_seconds" in str(raised.value)
+    assert queue.emulator.backlog(queue.subscription) == 1
 
 
 def test_ack_deadline_seconds_extends_the_lease(
