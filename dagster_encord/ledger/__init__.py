@@ -1,7 +1,7 @@
 """ledger: the memory of the pipeline (SQLAlchemy Core; SQLite by default, PostgreSQL)."""
 
 from dagster_encord.ledger.dataset_links import DatasetLinks
-from dagster_encord.ledger.events import EventDiff
+from dagster_encord.ledger.events import Deletion, EventDiff
 from dagster_encord.ledger.export_states import ExportState, ExportStates
 from dagster_encord.ledger.ledger import Ledger
 from dagster_encord.ledger.models import (
@@ -38,6 +38,7 @@ __all__ = [
     "ChunkState",
     "DatasetLink",
     "DatasetLinks",
+    "Deletion",
     "DiffSummary",
     "EventDiff",
     "ExportState",

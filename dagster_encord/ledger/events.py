@@ -14,11 +14,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, delete, exists, func, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, or_, select, update
 
 from dagster_encord.ledger.listing import diff_listing, epoch, supersede
 from dagster_encord.ledger.states import FileState
 from dagster_encord.ledger.tables import files, listing_scratch
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    key: str
+    event_time: datetime
+    version: str | None = None  # the deleted version, when the event names it (GCS generation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +51,10 @@ def drop_stale_creates(conn: Connection, pipeline: str) -> int:
 
 
 def apply_deletions(
-    conn: Connection, pipeline: str, deleted: Sequence[tuple[str, datetime]]
+    conn: Connection, pipeline: str, deleted: Sequence[Deletion]
 ) -> tuple[int, int]:
-    """Mark deleted the keys whose deletion is not older than their version; (deleted, stale)."""
+    """Mark deleted the keys whose deletion is not older than their version (and names their
+    version, when it names one: GCS deletes non-current generations too); (deleted, stale)."""
     if not deleted:
         return 0, 0
     now = time.time()
@@ -55,8 +63,11 @@ def apply_deletions(
         files.c.key == bindparam("b_key"),
         files.c.state != FileState.DELETED,
         files.c.last_modified <= bindparam("b_time"),
+        or_(bindparam("b_version").is_(None), files.c.version == bindparam("b_version")),
     )
-    batch = [{"b_key": key, "b_time": epoch(moment)} for key, moment in deleted]
+    batch = [
+        {"b_key": d.key, "b_time": epoch(d.event_time), "b_version": d.version} for d in deleted
+    ]
     chunk_ids = {
         row.chunk_id
         for params in batch
@@ -80,7 +91,7 @@ def apply_deletions(
             batch,
         ).rowcount
     )
-    keys = [key for key, _ in deleted]
+    keys = [d.key for d in deleted]
     stale = 0
     for start in range(0, len(keys), 1000):  # the rest had a newer version than the deletion
         stale += int(
@@ -101,7 +112,7 @@ def apply_events(
     source_url: str,
     listed: int,
     listing_id: str,
-    deleted: Sequence[tuple[str, datetime]],
+    deleted: Sequence[Deletion],
 ) -> EventDiff:
     """The staged creates (see `drop_stale_creates`) and the deletions, in one transaction."""
     stale_creates = drop_stale_creates(conn, pipeline)

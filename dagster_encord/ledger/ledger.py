@@ -55,7 +55,7 @@ from sqlalchemy import Engine
 from dagster_encord.ledger import engine as engines
 from dagster_encord.ledger import events, metadata_state, queries, session, transitions
 from dagster_encord.ledger.dataset_links import DatasetLinks
-from dagster_encord.ledger.events import EventDiff
+from dagster_encord.ledger.events import Deletion, EventDiff
 from dagster_encord.ledger.export_states import ExportStates
 from dagster_encord.ledger.listing import diff_listing, epoch
 from dagster_encord.ledger.models import (
@@ -162,11 +162,11 @@ class Ledger:
     def apply_events(
         self,
         created: Sequence[ObjectRecord],
-        deleted: Sequence[tuple[str, datetime]],
+        deleted: Sequence[Deletion],
         source_url: str = "",
     ) -> EventDiff:
         """Record a batch of bucket events in one transaction (see `events.py`): created
-        objects as a partial listing, (key, event time) deletions as deletions."""
+        objects as a partial listing, deletions by event time (and version)."""
         listing_id = uuid.uuid4().hex
         with (
             session.staged(self.engine, [created], self.batch_size) as (conn, listed),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dagster_encord.events import EventKind, ObjectEvent, QueueMessage
-from dagster_encord.ledger import EventDiff, Ledger, PlanOutcome
+from dagster_encord.ledger import Deletion, EventDiff, Ledger, PlanOutcome
 from dagster_encord.pipeline.settings import IngestionSettings
 from dagster_encord.pipeline.steps import plan
 from dagster_encord.sources import ObjectRecord, Source
@@ -76,10 +76,10 @@ def record_events(
         and keep(event.key)
     ]
     created: list[ObjectRecord] = []
-    deleted: list[tuple[str, datetime]] = []
+    deleted: list[Deletion] = []
     for event in latest_per_key(mine):
         if event.kind is EventKind.DELETED:
-            deleted.append((event.key, event.event_time))
+            deleted.append(Deletion(event.key, event.event_time, event.generation))
             continue
         record = _record(source, root, event)
         if record is not None:
