@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -15,8 +15,10 @@ import pytest
 from dagster_encord.ledger import FileState, Ledger
 from dagster_encord.quickstart.sample_media import png
 from tests.emulators.azure import AzuriteQueue
+from tests.emulators.pubsub import PubSubQueue
 from tests.events.azure_rig import send, stored_count
 from tests.events.event_grid_samples import blob_event, message_body
+from tests.events.gcs_messages import notification, publish
 from tests.pipeline.harness import Harness
 
 
@@ -173,3 +175,33 @@ def test_event_grid_messages_on_a_storage_queue_drive_the_same_sensor(
     tick_until(harness, defs, lambda: len(urls_in_folder(harness)) == 3, "3 registrations")
     assert len(set(urls_in_folder(harness))) == 3
     assert stored_count(azurite_queue) == 1  # the poison message stays for its dead-letter path
+
+
+def test_gcs_notifications_on_a_pubsub_subscription_drive_the_same_sensor(
+    harness: Harness, make_queue: Callable[..., PubSubQueue]
+) -> None:
+    """GCS notifications (JSON_API_V1 and attributes-only NONE payloads) through the real
+    Pub/Sub client and the test gRPC server, naming objects put in the harness's bucket; the
+    NONE payload's size is read by listing that key."""
+    queue = make_queue(ack_deadline_seconds=10)
+    defs = harness.defs(events={"queue": queue.url, "wait_seconds": 1})
+    sizes = {n: len(png(4 + n, 4, (n, 3, 3))) for n in range(3)}
+    harness.put({f"cams/{n}.png": png(4 + n, 4, (n, 3, 3)) for n in range(3)})
+    publish(
+        queue.topic,
+        *(
+            notification(
+                "OBJECT_FINALIZE",
+                harness.bucket,
+                f"cams/{n}.png",
+                1_700_000_000_000_000 + n,
+                size=sizes[n],
+                payload_format="NONE" if n == 2 else "JSON_API_V1",
+            )
+            for n in range(3)
+        ),
+    )
+    tick_until(harness, defs, lambda: len(urls_in_folder(harness)) == 3, "3 registrations")
+    assert len(set(urls_in_folder(harness))) == 3
+    rows = {r.key: r for r in ledger(harness).files_in_state(*FileState)}
+    assert rows["cams/2.png"].size == sizes[2]  # listed, not taken from the event
