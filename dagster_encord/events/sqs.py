@@ -19,6 +19,7 @@ import logging
 import re
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import partial
@@ -47,6 +48,9 @@ log = logging.getLogger(__name__)
 
 BATCH_LIMIT = 10  # ReceiveMessage and DeleteMessageBatch take at most 10 messages
 LONG_POLL_LIMIT = 20  # WaitTimeSeconds is 0..20
+# Concurrent calls of one receive round or acknowledgement (botocore's pool holds as many), so
+# a backlog costs round trips per 100 messages, not per 10.
+PARALLEL_CALLS = 10
 _AWS_HOST = re.compile(r"^(?:sqs\.([a-z0-9-]+)|([a-z0-9-]+)\.queue)\.amazonaws\.com(?:\.cn)?$")
 _REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d+$")
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -178,6 +182,7 @@ class SqsReader:
             region_name=self.region,
             retries={"max_attempts": max_attempts, "mode": "standard"},
             connect_timeout=10,
+            max_pool_connections=PARALLEL_CALLS,
             read_timeout=LONG_POLL_LIMIT + 20,  # a long poll holds the response up to 20 s
         )
         self._client: Any = None
@@ -205,37 +210,60 @@ class SqsReader:
             return self._client
 
     def receive(self, max_messages: int, wait_seconds: float) -> list[QueueMessage]:
-        """Up to `max_messages`, in calls of 10 until the queue has no more visible messages.
+        """Up to `max_messages`, in calls of 10 until a call brings nothing new.
 
         Only the first call long-polls (up to 20 s of `wait_seconds`); the rest are short polls,
-        so an empty queue costs one call. A message received twice in one call of `receive`
-        (its visibility timeout ran out meanwhile) is returned once, with its newest receipt
-        handle: SQS deletes only with the newest.
+        so an empty queue costs one call. When a call comes back full, the next round makes up
+        to `PARALLEL_CALLS` calls at once: 100 waiting messages cost two round trips, not
+        eleven. A message received twice in one call of `receive` (its visibility timeout ran
+        out meanwhile) is returned once, with its newest receipt handle: SQS deletes only with
+        the newest.
         """
         received: dict[str, QueueMessage] = {}
         wait = int(min(max(wait_seconds, 0), LONG_POLL_LIMIT))
+        calls = 1
         while len(received) < max_messages:
+            wanted = max_messages - len(received)
+            sizes = [min(BATCH_LIMIT, wanted - start) for start in range(0, wanted, BATCH_LIMIT)]
+            batches = self._receive_round(sizes[:calls], wait)
+            drained = False
+            for batch in batches:
+                before = len(received)
+                for item in batch:
+                    message = self._parse(item)
+                    received[message.message_id] = message
+                # Empty, or only repeats (a visibility timeout shorter than this loop).
+                drained = drained or len(received) == before
+            if drained:
+                break
+            full = all(len(batch) == BATCH_LIMIT for batch in batches)
+            calls = PARALLEL_CALLS if full else 1
+            wait = 0
+        return list(received.values())
+
+    def _receive_round(self, sizes: list[int], wait: int) -> list[list[dict[str, Any]]]:
+        """One ReceiveMessage call per size, concurrently when there are several."""
+
+        def call(size: int) -> list[dict[str, Any]]:
             request: dict[str, Any] = {
                 "QueueUrl": self.queue_url,
-                "MaxNumberOfMessages": min(BATCH_LIMIT, max_messages - len(received)),
+                "MaxNumberOfMessages": size,
                 "WaitTimeSeconds": wait,  # explicit: 0 overrides a queue's long-poll default
                 "MessageSystemAttributeNames": ["ApproximateReceiveCount"],
             }
             if self.visibility_timeout is not None:
                 request["VisibilityTimeout"] = self.visibility_timeout
             with self._translated("receive messages from"):
-                batch = self.client.receive_message(**request).get("Messages", [])
-            before = len(received)
-            for item in batch:
-                message = self._parse(item)
-                received[message.message_id] = message
-            if len(received) == before:
-                break  # empty, or only repeats (a visibility timeout shorter than this loop)
-            wait = 0
-        return list(received.values())
+                return list(self.client.receive_message(**request).get("Messages", []))
+
+        if len(sizes) == 1:
+            return [call(sizes[0])]
+        with ThreadPoolExecutor(len(sizes)) as pool:
+            return list(pool.map(call, sizes))
 
     def acknowledge(self, messages: Sequence[QueueMessage]) -> None:
-        """Delete these messages, 10 per DeleteMessageBatch call.
+        """Delete these messages, 10 per DeleteMessageBatch call, up to `PARALLEL_CALLS` calls
+        at once.
 
         Poison messages are skipped, so a caller may pass a whole batch: they stay for the
         dead-letter policy. Raises AcknowledgeError with the ids SQS did not delete, after
@@ -252,9 +280,13 @@ class SqsReader:
                 )
             handles[message.message_id] = message.handle  # DeleteMessageBatch refuses repeats
         pending = list(handles.items())
-        failed: list[tuple[str, str]] = []
-        for start in range(0, len(pending), BATCH_LIMIT):
-            chunk = pending[start : start + BATCH_LIMIT]
+        chunks = [
+            pending[start : start + BATCH_LIMIT] for start in range(0, len(pending), BATCH_LIMIT)
+        ]
+        if not chunks:
+            return
+
+        def delete(chunk: list[tuple[str, str]]) -> list[tuple[str, str]]:
             entries = [
                 {"Id": str(index), "ReceiptHandle": handle}
                 for index, (_, handle) in enumerate(chunk)
@@ -263,8 +295,14 @@ class SqsReader:
                 response = self.client.delete_message_batch(
                     QueueUrl=self.queue_url, Entries=entries
                 )
-            for failure in response.get("Failed", []):
-                failed.append((chunk[int(failure["Id"])][0], str(failure.get("Code", "error"))))
+            return [
+                (chunk[int(failure["Id"])][0], str(failure.get("Code", "error")))
+                for failure in response.get("Failed", [])
+            ]
+
+        with ThreadPoolExecutor(min(PARALLEL_CALLS, len(chunks))) as pool:
+            # list() re-raises the first error that concerns the whole queue (credentials, ...).
+            failed = [failure for failures in pool.map(delete, chunks) for failure in failures]
         if failed:
             raise _acknowledge_error(redact_url(self.url), failed)
 

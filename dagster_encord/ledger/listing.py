@@ -150,7 +150,9 @@ def diff_listing(
     now = time.time()
     s = listing_scratch
     in_pipeline = files.c.pipeline == pipeline
-    same_key = and_(in_pipeline, files.c.key == s.c.key)
+    # `key IN (staged keys)` lets SQLite look the staged keys up; with the join alone it walks
+    # every file of the pipeline (0.2 s at 1M files for a batch of 100 events).
+    same_key = and_(in_pipeline, files.c.key == s.c.key, files.c.key.in_(select(s.c.key)))
     listing_values = {
         "object_url": s.c.object_url,
         "size": s.c.size,

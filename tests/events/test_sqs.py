@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -207,6 +209,46 @@ def test_receive_pages_by_ten_up_to_max_messages(queue: Queue) -> None:
     assert keys == [f"k{n:03d}.jpg" for n in range(120)]
     reader.acknowledge(first + rest)
     assert queue.counts() == (0, 0)
+
+
+def test_a_backlog_takes_two_round_trips_and_one_acknowledgement_round(queue: Queue) -> None:
+    """100 waiting messages: the long poll, then 10 calls at once (not 10 more in a row); the
+    acknowledgement's 10 DeleteMessageBatch calls also go at once."""
+    for start in range(0, 100, 10):
+        queue.sqs.send_message_batch(
+            QueueUrl=queue.url,
+            Entries=[
+                {"Id": str(n), "MessageBody": s3_notification(s3_record(f"k{n:03d}.jpg"))}
+                for n in range(start, start + 10)
+            ],
+        )
+    reader = reader_for(queue)
+    lock = threading.Lock()
+    in_flight: Counter[str] = Counter()
+    started: dict[str, list[int]] = {"ReceiveMessage": [], "DeleteMessageBatch": []}
+
+    def before(model: Any, **_: Any) -> None:
+        with lock:
+            in_flight[model.name] += 1
+            started[model.name].append(in_flight[model.name])  # calls in flight at its start
+
+    def after(model: Any, **_: Any) -> None:
+        with lock:
+            in_flight[model.name] -= 1
+
+    reader.client.meta.events.register("before-call.sqs.*", before)
+    reader.client.meta.events.register("after-call.sqs.*", after)
+
+    messages = reader.receive(1000, wait_seconds=1)
+    reader.acknowledge(messages)
+
+    assert sorted(e.key for e in events_of(messages)) == [f"k{n:03d}.jpg" for n in range(100)]
+    assert queue.counts() == (0, 0)
+    receives, deletes = started["ReceiveMessage"], started["DeleteMessageBatch"]
+    # The long poll and a round of 10 (one of them empty, unless the 90 came split unevenly:
+    # then one more, empty, call); 10 deletes.
+    assert len(receives) in (11, 12) and len(deletes) == 10
+    assert receives[0] == 1 and max(receives[1:]) > 1 and max(deletes) > 1
 
 
 def test_only_the_first_call_long_polls(make_queue: MakeQueue) -> None:
