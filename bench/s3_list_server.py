@@ -1,10 +1,14 @@
-"""A small, fast ListObjectsV2-compatible server for the listing benchmark (127.0.0.1 only).
+"""A small, fast ListObjectsV2-compatible server for the listing and events benchmarks
+(127.0.0.1 only).
 
 It serves one bucket of synthetic keys, `prefix-PP/object-NNNNNNN.jpg`, spread evenly over
 `--prefixes` prefixes, and answers `GET /BUCKET?list-type=2` with `prefix`, `delimiter=/`,
-`max-keys`, `start-after` and `continuation-token`, like S3. Every request waits `--latency-ms`
-first (S3's round trip). `GET /__stats` returns the request counts as JSON. moto is not used: it
-spends ~400 ms of CPU per page, which would measure moto, not the client.
+`max-keys`, `start-after` and `continuation-token`, like S3. A key's ETag, size and LastModified
+(a second within 2024) derive from the key itself, so they never change when keys are added.
+`PUT /BUCKET/KEY` adds an object (its body's MD5 as ETag, the current second as LastModified),
+so a benchmark can put new objects that later listings find. Every request waits
+`--latency-ms` first (S3's round trip). `GET /__stats` returns the request counts as JSON.
+moto is not used: it spends ~400 ms of CPU per page, which would measure moto, not the client.
 
     python bench/s3_list_server.py --keys 100000 --prefixes 16 --latency-ms 50
     (prints `READY <port>` when listening)
@@ -16,18 +20,37 @@ import argparse
 import base64
 import bisect
 import contextlib
+import hashlib
 import json
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
-_LAST_MODIFIED = "2024-01-01T00:00:00.000Z"
+_YEAR_2024 = 1_704_067_200  # 2024-01-01T00:00:00Z
+_SECONDS_IN_2024 = 366 * 86_400
 _ENTRY = (
-    "<Contents><Key>{key}</Key><LastModified>" + _LAST_MODIFIED + "</LastModified>"
-    "<ETag>&quot;{etag:032x}&quot;</ETag><Size>{size}</Size>"
+    "<Contents><Key>{key}</Key><LastModified>{modified}</LastModified>"
+    "<ETag>&quot;{etag}&quot;</ETag><Size>{size}</Size>"
     "<StorageClass>STANDARD</StorageClass></Contents>"
 )
+
+
+def _timestamp(epoch_seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(epoch_seconds))
+
+
+# Formatted once, so a page costs about what it did with one fixed timestamp.
+_DAYS = [_timestamp(_YEAR_2024 + day * 86_400)[:11] for day in range(366)]
+_SECONDS = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}.000Z" for s in range(86_400)]
+
+
+def synthetic_attributes(key: str) -> tuple[str, int, str]:
+    """(etag, size, last modified) of a synthetic key: stable, whatever else is in the bucket."""
+    digest = zlib.crc32(key.encode())
+    day, second = divmod(digest % _SECONDS_IN_2024, 86_400)
+    return f"{digest:032x}", 1000 + digest % 5000, _DAYS[day] + _SECONDS[second]
 
 
 class Bucket:
@@ -42,8 +65,23 @@ class Bucket:
             for number in range(per_prefix)
             if prefix * per_prefix + number < keys
         )
-        self.requests: dict[str, int] = {"list": 0, "list_delimited": 0, "other": 0}
+        self.put_objects: dict[str, tuple[str, int, str]] = {}  # key -> (etag, size, modified)
+        self.requests: dict[str, int] = {"list": 0, "list_delimited": 0, "put": 0, "other": 0}
         self.lock = threading.Lock()
+
+    def put(self, key: str, body: bytes) -> str:
+        etag = hashlib.md5(body, usedforsecurity=False).hexdigest()
+        with self.lock:
+            if key not in self.put_objects:
+                index = bisect.bisect_left(self.keys, key)
+                if index == len(self.keys) or self.keys[index] != key:
+                    self.keys.insert(index, key)
+            self.put_objects[key] = (etag, len(body), _timestamp(int(time.time())))
+        return etag
+
+    def attributes(self, key: str) -> tuple[str, int, str]:
+        put = self.put_objects.get(key)
+        return put if put is not None else synthetic_attributes(key)
 
     def count(self, kind: str) -> None:
         with self.lock:
@@ -74,7 +112,8 @@ class Bucket:
                 index = bisect.bisect_left(self.keys, group + "\U0010ffff")
                 last = group + "\U0010ffff"
                 continue
-            contents.append(_ENTRY.format(key=key, etag=index, size=1000 + index % 5000))
+            etag, size, modified = self.attributes(key)
+            contents.append(_ENTRY.format(key=key, etag=etag, size=size, modified=modified))
             last = key
             index += 1
         truncated = index < len(self.keys) and self.keys[index].startswith(prefix)
@@ -124,6 +163,21 @@ def make_handler(bucket: Bucket, latency: float) -> type[BaseHTTPRequestHandler]
             )
             self._send(404 if "NoSuchBucket" in body else 501, body, "application/xml")
 
+        def do_PUT(self) -> None:
+            time.sleep(latency)
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            name, _, key = unquote(urlsplit(self.path).path).lstrip("/").partition("/")
+            if name != bucket.name or not key:
+                bucket.count("other")
+                self._send(501, "<Error><Code>NotImplemented</Code></Error>", "application/xml")
+                return
+            bucket.count("put")
+            etag = bucket.put(key, body)
+            self.send_response(200)
+            self.send_header("ETag", f'"{etag}"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
         def do_HEAD(self) -> None:
             time.sleep(latency)
             bucket.count("other")
@@ -145,6 +199,11 @@ def make_handler(bucket: Bucket, latency: float) -> type[BaseHTTPRequestHandler]
     return Handler
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default backlog (5) resets bursts of parallel connections
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
@@ -154,10 +213,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     args = parser.parse_args()
     bucket = Bucket(args.bucket, args.keys, args.prefixes)
-    server = ThreadingHTTPServer(
-        ("127.0.0.1", args.port), make_handler(bucket, args.latency_ms / 1000)
-    )
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", args.port), make_handler(bucket, args.latency_ms / 1000))
     print(f"READY {server.server_address[1]}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
